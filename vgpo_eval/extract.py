@@ -1,0 +1,208 @@
+"""Extraction: a model's response text -> its final committed answer (a string), or None.
+
+The first of the checker's three layers (extract, compare, decide). It judges the *final*
+answer only: the text after the last `</think>`; an unclosed `<think>` means the response
+was cut off while reasoning, so only a box or an `<answer>` tag inside it counts. Within the
+final part, the answer is, in order of trust: the last `\\boxed{}` or `<answer>` tag
+(whichever comes last), then the last "answer is ..." / "Final Answer: ..." sentence, then a
+concluding "Therefore ..." sentence, then a short last line or its bold text. Two boxes joined
+by "or" are a hedge (None); a last box that never closes is a truncated answer (None).
+
+Every scan here is linear in the response and bounded, so a 200k-character response or braces
+nested thousands deep cost milliseconds.
+
+    >>> final_answer("<think>maybe 3</think> The answer is \\\\boxed{5}.").answer
+    '5'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+STOP_TOKENS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>")
+INVISIBLE = dict.fromkeys(map(ord, "\x00\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"), None)
+TAIL = 4000  # only the end of a long final part can hold its conclusion
+MAX_BOX = 2000  # a box whose content is longer than this is not an answer
+MAX_OPENERS = 20  # boxes examined from the end
+
+_BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.S | re.I)
+_STRONG_CUE = re.compile(
+    r"\bfinal\s+answer\b\s*(?:is\b|:|=)?"
+    r"|\b(?:answer|option|choice)\s*(?:is|was|would\s+be|should\s+be|will\s+be)\b\s*:?"
+    r"|\banswer\s*[:=]",
+    re.I,
+)
+_WEAK_CUE = re.compile(r"\b(?:therefore|thus|hence|so)\b,?", re.I)
+_SENTENCE_END = re.compile(r"\.(?=\s|$)|\n")
+_OPTION = re.compile(r"\b(?i:option|choice)\s*\(?\s*([A-J])\s*\)?(?![A-Za-z])")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_MATH = re.compile(r"\$([^$]+)\$")
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+_HEDGE_GAP = re.compile(r"\bor\b", re.I)
+_JOIN_GAP = re.compile(r"^\s*(?:,|;|&|and|,\s*and)\s*$", re.I)
+_IS = re.compile(r"\s(?:is|are|equals|=)\s", re.I)
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """The final committed answer (None if there is none) and how it was found."""
+
+    answer: str | None
+    how: str  # boxed | answer_tag | cue | conclusion | last_line | hedge | truncated | empty | none
+
+
+def clean(text: str) -> str:
+    """Drop invisible characters and anything after a chat-template stop token."""
+    text = text.translate(INVISIBLE)
+    for token in STOP_TOKENS:
+        cut = text.find(token)
+        if cut != -1:
+            text = text[:cut]
+    return text
+
+
+def final_answer(text: str) -> Extraction:
+    """The final committed answer of a response (see the module docstring for the policy)."""
+    text = clean(text or "")
+    close = text.rfind("</think>")
+    if close != -1:
+        region = text[close + len("</think>") :]
+        if not region.strip():  # everything was said inside the reasoning
+            return _from_region(text[:close].replace("<think>", ""), marked_only=False)
+        return _from_region(region, marked_only=False)
+    start = text.find("<think>")
+    if start != -1:  # reasoning never closed: the response was cut off
+        return _from_region(text[start + len("<think>") :], marked_only=True)
+    return _from_region(text, marked_only=False)
+
+
+def _from_region(region: str, marked_only: bool) -> Extraction:
+    """Find the answer in the final part of a response."""
+    box = last_box(region)
+    tag = _last_answer_tag(region)
+    if tag is not None and (box is None or tag[1] > box[1]):
+        inner = last_box(tag[0])
+        content = inner[0] if inner is not None and inner[0] is not None else tag[0]
+        content = content.strip()
+        return Extraction(content or None, "answer_tag" if content else "empty")
+    if box is not None:
+        content, _, how = box
+        if content is None:
+            return Extraction(None, how)
+        return Extraction(content or None, how if content else "empty")
+    if marked_only:
+        return Extraction(None, "truncated")
+    return _unmarked(region[-TAIL:])
+
+
+def last_box(text: str) -> tuple[str | None, int, str] | None:
+    """The last `\\boxed{...}` as (content, end position, how); content None for a hedge or truncation.
+
+    Returns None when the text has no box at all. Two boxes joined by "or" are a hedge; joined
+    by "and" or a comma they are one answer with two parts ("2, 3").
+    """
+    openers = [m.end() for m in _BOX_OPEN.finditer(text)][-MAX_OPENERS:]
+    if not openers:
+        return None
+    last = _close(text, openers[-1])
+    if last is None:
+        return None, len(text), "truncated"
+    content = text[openers[-1] : last].strip()
+    for begin in reversed(openers[:-1]):
+        end = _close(text, begin)
+        if end is None or end >= openers[-1]:
+            continue  # unbalanced, or the last box is nested inside this one
+        gap = text[end + 1 : _opener_start(text, openers[-1])]
+        earlier = text[begin:end].strip()
+        if len(gap) <= 40 and _HEDGE_GAP.search(gap) and earlier != content:
+            return None, last + 1, "hedge"
+        if _JOIN_GAP.match(gap) and earlier != content:
+            content = f"{earlier}, {content}"
+        break
+    return content, last + 1, "boxed"
+
+
+def _opener_start(text: str, content_start: int) -> int:
+    return text.rfind("\\", 0, content_start)
+
+
+def _close(text: str, start: int) -> int | None:
+    """Index of the brace closing the one opened just before `start`, or None."""
+    depth = 1
+    for i in range(start, min(len(text), start + MAX_BOX)):
+        ch = text[i]
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
+def _last_answer_tag(text: str) -> tuple[str, int] | None:
+    start = text.lower().rfind("<answer>")
+    if start == -1:
+        return None
+    m = _ANSWER_TAG.match(text, start)
+    return m.group(1), m.end()
+
+
+def _unmarked(region: str) -> Extraction:
+    """No box or tag: an "answer is" sentence, a conclusion, or a short last line."""
+    strong = list(_STRONG_CUE.finditer(region))
+    if strong:
+        span = _distill(_sentence(region, strong[-1].end()))
+        if span:
+            return Extraction(span, "cue")
+    weak = list(_WEAK_CUE.finditer(region))
+    if weak:
+        span = _distill(_sentence(region, weak[-1].end()))
+        if span:
+            return Extraction(span, "conclusion")
+    lines = [line.strip() for line in region.strip().splitlines() if line.strip()]
+    if not lines:
+        return Extraction(None, "none")
+    last = lines[-1]
+    bold = _BOLD.findall(last)
+    if bold:
+        return Extraction(_distill(bold[-1]) or None, "last_line")
+    if len(last) <= 30:
+        return Extraction(_distill(last) or None, "last_line")
+    span = _distill(last)
+    return Extraction(span, "last_line") if span and len(span) <= 30 else Extraction(None, "none")
+
+
+def _sentence(text: str, start: int) -> str:
+    """The text from `start` to the end of its sentence (a period before a space, or a newline)."""
+    while start < len(text) and text[start] in " \t\n*:":
+        start += 1
+    end = _SENTENCE_END.search(text, start)
+    return text[start : end.start() if end else len(text)]
+
+
+def _distill(span: str) -> str | None:
+    """Reduce a concluding sentence to its answer: an option letter, the part after "is", a formula."""
+    span = span.replace("**", "").strip()
+    option = _OPTION.search(span)
+    if option:
+        return option.group(1).upper()
+    parts = _IS.split(_outside_math(span))
+    if len(parts) > 1:
+        span = span[len(span) - len(parts[-1]) :]
+    maths = _MATH.findall(span)
+    if maths and len(_MATH.sub("", span).strip(" .,;:")) <= 12:
+        span = maths[-1]
+    span = re.sub(r"^(?:approximately|about|around|roughly|exactly)\s+", "", span.strip(), flags=re.I)
+    span = span.strip().rstrip(".;:,!").strip()
+    if len(span) > 40 and " " in span:  # still a sentence: its first number is the claim
+        number = _NUMBER.search(span)
+        return number.group(0).rstrip(",") if number else None
+    return span or None
+
+
+def _outside_math(span: str) -> str:
+    """`span` with the inside of $...$ blanked (same length), so splits ignore formula content."""
+    return _MATH.sub(lambda m: "$" + " " * (len(m.group(0)) - 2) + "$", span)

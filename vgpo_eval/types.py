@@ -1,0 +1,113 @@
+"""The records that flow through the harness: Sample -> Response -> Verdict -> Result.
+
+All are frozen dataclasses that round-trip through JSON (`to_dict` / `from_dict`), because
+JSONL files are the boundary between generation and scoring (DESIGN.md, "The flow of one
+sample"). Nothing here imports anything heavy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+ANSWER_TYPES = ("choice", "number", "expr", "text", "list")
+
+
+def _from_dict(cls, data: dict[str, Any]):
+    """Build `cls` from a dict, ignoring unknown keys so old files keep loading."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One benchmark item, canonical whatever its source.
+
+    `answer` is the gold answer; for multiple choice it is the option letter (or letters,
+    "A, C", for multi-select) and `choices` keeps the option texts in letter order.
+    `answer_type` is a hint for the checker (one of ANSWER_TYPES, or None to infer);
+    `precision` is the number of decimals the benchmark states for a float answer.
+    """
+
+    id: str
+    task: str
+    question: str
+    answer: str
+    images: tuple[str, ...] = ()
+    answer_type: str | None = None
+    choices: tuple[str, ...] | None = None
+    precision: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        # JSON gives lists; keep the frozen record hashable-ish and uniform.
+        object.__setattr__(self, "images", tuple(self.images))
+        if self.choices is not None:
+            object.__setattr__(self, "choices", tuple(self.choices))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["images"] = list(self.images)
+        d["choices"] = None if self.choices is None else list(self.choices)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Sample:
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class Response:
+    """One generated response: the k-th of n samples for a sample id."""
+
+    sample_id: str
+    text: str
+    index: int = 0
+    tokens: int | None = None
+    finish_reason: str | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Response:
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a checker decided: correct or not, the answer it judged, and the rule that decided."""
+
+    correct: bool
+    extracted: str | None
+    rule: str
+
+    @property
+    def score(self) -> float:
+        """The RL reward of this verdict (1.0 or 0.0): rewards are exactly this number."""
+        return 1.0 if self.correct else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Result:
+    """One scored line: a response, its gold answer, and the verdict under one protocol."""
+
+    sample_id: str
+    index: int
+    protocol: str
+    correct: bool
+    extracted: str | None
+    rule: str
+    answer: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Result:
+        return _from_dict(cls, data)
