@@ -157,6 +157,8 @@ def _unmarked(region: str) -> Extraction:
         span = _distill(_sentence(region, strong[-1].end()))
         if span:
             return Extraction(span, "cue")
+    if not _ends_cleanly(region):  # cut off mid-sentence: only an explicit "answer is" counts
+        return Extraction(None, "truncated")
     weak = list(_WEAK_CUE.finditer(region))
     if weak:
         span = _distill(_sentence(region, weak[-1].end()))
@@ -172,7 +174,18 @@ def _unmarked(region: str) -> Extraction:
     if len(last) <= 30:
         return Extraction(_distill(last) or None, "last_line")
     span = _distill(last)
-    return Extraction(span, "last_line") if span and len(span) <= 30 else Extraction(None, "none")
+    if span and len(span) <= 30:
+        return Extraction(span, "last_line")
+    numbers = _NUMBER.findall(_MATH.sub(" ", last))
+    if len(numbers) == 1 and not _MATH.search(last):  # "There are 5 apples in the basket."
+        return Extraction(numbers[0].rstrip(","), "last_line")
+    return Extraction(None, "none")
+
+
+def _ends_cleanly(region: str) -> bool:
+    """Whether the text ends like a finished answer: punctuation, a closing bracket, or a short line."""
+    tail = region.rstrip()
+    return bool(tail) and (tail[-1] in ".!?)]}$*\"'" or len(tail.splitlines()[-1]) <= 30)
 
 
 def _sentence(text: str, start: int) -> str:
@@ -197,9 +210,11 @@ def _distill(span: str) -> str | None:
         span = maths[-1]
     span = re.sub(r"^(?:approximately|about|around|roughly|exactly)\s+", "", span.strip(), flags=re.I)
     span = span.strip().rstrip(".;:,!").strip()
-    if len(span) > 40 and " " in span:  # still a sentence: its first number is the claim
-        number = _NUMBER.search(span)
-        return number.group(0).rstrip(",") if number else None
+    number = _NUMBER.search(span)
+    if len(re.findall(r"[A-Za-z]{2,}", _MATH.sub(" ", span))) >= 3 and number:
+        return number.group(0).rstrip(",")  # still a sentence ("5 apples in the basket"): its number
+    if len(span) > 40 and " " in span:
+        return None
     return span or None
 
 

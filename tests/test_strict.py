@@ -1,0 +1,176 @@
+"""The `strict` protocol as a table: (response, gold, choices, expected verdict).
+
+Rows are grouped by the rule they exercise; add a row for every real failure found.
+"""
+
+import pytest
+
+from vgpo_eval.protocols import check
+from vgpo_eval.types import Sample
+
+SQ = ["3", "4", "5", "6"]
+SHAPES = ["Trapezoid", "Rhombus", "Circle", "Parallelogram"]
+FRACS = ["1/4", "3/8", "5/8", "3/4"]
+
+NUMBERS = [
+    ("\\boxed{3.50}", "3.5", None, True),
+    ("\\boxed{3.5}", "3.50", None, True),
+    ("\\boxed{3.49}", "3.5", None, True),  # rounded to the gold's stated precision (MathVista)
+    ("\\boxed{3.44}", "3.5", None, False),
+    ("\\boxed{35}", "3.5", None, False),
+    ("\\boxed{1,234}", "1234", None, True),
+    ("\\boxed{1{,}234}", "1234", None, True),
+    ("\\boxed{1.2 \\times 10^{3}}", "1200", None, True),
+    ("\\boxed{1.2e3}", "1200", None, True),
+    ("\\boxed{-7}", "-7", None, True),
+    ("\\boxed{7}", "-7", None, False),
+    ("\\boxed{\\frac{3}{2}}", "1.5", None, True),
+    ("\\boxed{1\\frac{1}{2}}", "1.5", None, True),
+    ("\\boxed{0.67}", "\\frac{2}{3}", None, True),
+    ("\\boxed{0.7}", "\\frac{2}{3}", None, False),
+    ("\\boxed{\\frac{4}{6}}", "\\frac{2}{3}", None, True),
+    ("\\boxed{12/5}", "2.4", None, True),
+    ("\\boxed{1.0}", "1", None, True),
+    ("\\boxed{1.5}", "1", None, False),
+    ("\\boxed{42}", "24", None, False),
+    ("\\boxed{\\$1,000}", "1000", None, True),
+    ("\\boxed{1000 \\text{ dollars}}", "1000", None, True),
+    ("\\boxed{\\text{twelve}}", "12", None, True),
+    ("\\boxed{\\text{eleven}}", "12", None, False),
+    ("\\boxed{2 \\cdot 6}", "12", None, True),
+    ("\\boxed{2 \\cdot 7}", "12", None, False),
+]
+PERCENT_UNITS_DEGREES = [
+    ("\\boxed{25\\%}", "0.25", None, True),
+    ("\\boxed{0.25}", "25\\%", None, True),
+    ("\\boxed{25}", "0.25", None, False),
+    ("\\boxed{2.5 \\text{ cm}}", "2.5", None, True),
+    ("\\boxed{25 \\text{ mm}}", "2.5 cm", None, True),
+    ("\\boxed{2.5 \\text{ m}}", "2.5 cm", None, False),
+    ("\\boxed{3 \\text{ hours}}", "180 minutes", None, True),
+    ("\\boxed{3 \\text{ kg}}", "3 m", None, False),
+    ("\\boxed{12 \\text{ cm}^2}", "12", None, True),
+    ("\\boxed{90^\\circ}", "90", None, True),
+    ("\\boxed{45 \\text{ degrees}}", "45°", None, True),
+    ("\\boxed{\\frac{\\pi}{2}}", "90", None, False),  # radians do not answer a question in degrees
+    ("\\boxed{m\\angle B = 40^\\circ}", "40", None, True),
+]
+EXPRESSIONS = [
+    ("\\boxed{2\\sqrt{2}}", "\\sqrt{8}", None, True),
+    ("\\boxed{\\frac{\\sqrt{3}}{2}}", "\\frac{1}{2}\\sqrt{3}", None, True),
+    ("\\boxed{\\sqrt{3}/2}", "\\frac{\\sqrt{3}}{2}", None, True),
+    ("\\boxed{0.866}", "\\frac{\\sqrt{3}}{2}", None, True),
+    ("\\boxed{0.9}", "\\frac{\\sqrt{3}}{2}", None, False),
+    ("\\boxed{12.57}", "4\\pi", None, True),
+    ("\\boxed{12.6}", "4\\pi", None, False),
+    ("\\boxed{4\\pi}", "4 \\pi", None, True),
+    ("\\boxed{2x+1}", "1+2x", None, True),
+    ("\\boxed{2x-1}", "2x+1", None, False),
+    ("\\boxed{y = 2x + 1}", "2x+1", None, True),
+    ("\\boxed{x^{2}}", "x^2", None, True),
+    ("\\boxed{\\frac{1}{x}}", "x^{-1}", None, True),
+    ("\\boxed{\\frac{1}{x}}", "x", None, False),
+]
+STRUCTURES = [
+    ("\\boxed{(1, 2)}", "(1,2)", None, True),
+    ("\\boxed{(2, 1)}", "(1,2)", None, False),
+    ("\\boxed{x = 1, y = 2}", "(1,2)", None, True),
+    ("\\boxed{2, 3}", "3, 2", None, True),
+    ("\\boxed{x=2 \\text{ or } x=3}", "2, 3", None, True),  # listing both roots is not a hedge
+    ("\\boxed{2 \\text{ and } 3}", "2, 3", None, True),
+    ("\\boxed{2}", "2, 3", None, False),
+    ("\\boxed{[1, 3)}", "[1,3)", None, True),
+    ("\\boxed{(1, 3)}", "[1,3)", None, False),
+    ("\\boxed{\\{2, 4\\}}", "\\{4, 2\\}", None, True),
+    ("\\boxed{(2, 4)}", "\\{4, 2\\}", None, False),
+    ("\\boxed{\\pm 3}", "3, -3", None, True),
+    ("\\boxed{3}", "\\pm 3", None, False),
+    ("\\boxed{b = 2, a = 1}", "a = 1, b = 2", None, True),
+    ("\\boxed{b = 1, a = 2}", "a = 1, b = 2", None, False),
+]
+CHOICES = [
+    ("\\boxed{B}", "B", SQ, True),
+    ("\\boxed{(b)}", "B", SQ, True),
+    ("The answer is option D.", "D", SQ, True),
+    ("\\boxed{\\textbf{(D)}}", "D", SQ, True),
+    ("\\boxed{4}", "B", SQ, True),
+    ("\\boxed{4}", "C", SQ, False),
+    ("\\boxed{E}", "B", SQ, False),  # not an option at all
+    ("\\boxed{A}", "Trapezoid", SHAPES, True),
+    ("\\boxed{trapezoid}", "A", SHAPES, True),
+    ("\\boxed{A trapezoid}", "A", SHAPES, True),
+    ("\\boxed{A circle}", "A", SHAPES, False),
+    ("\\boxed{\\text{None of these}}", "D", SHAPES, False),
+    ("\\boxed{0.375}", "B", FRACS, True),
+    ("\\boxed{\\frac{3}{8}}", "3/8", FRACS, True),
+    ("\\boxed{A, C}", "A, C", None, True),
+    ("\\boxed{C, A}", "AC", None, True),
+    ("\\boxed{A and C}", "A,C", None, True),
+    ("\\boxed{A}", "A, C", None, False),
+    ("\\boxed{A, B, C}", "A, C", None, False),
+    ("So the answer is (C) 5.", "C", SQ, True),
+    ("Final answer: B", "B", None, True),
+    ("\\boxed{B}", "A", None, False),
+]
+TEXT = [
+    ("\\boxed{Yes}", "Yes", None, True),
+    ("\\boxed{No}", "Yes", None, False),
+    ("Yes, it is.", "yes", None, True),
+    ("\\boxed{\\text{the red cube}}", "red cube", None, True),
+    ("\\boxed{\\text{blue cube}}", "red cube", None, False),
+    ("\\boxed{3:30}", "3:30", None, True),
+    ("\\boxed{3:45}", "3:30", None, False),
+]
+COMMITMENT = [
+    ("<think>The answer is 5.</think>\\boxed{6}", "5", None, False),
+    ("<think>So it is 6? No: 5.</think>\\boxed{5}", "5", None, True),
+    ("<think>It is clearly 5, and", "5", None, False),
+    ("<think>It is clearly \\boxed{5}", "5", None, True),  # cut off after boxing the answer
+    ("<think>reasoning</think>", "5", None, False),
+    ("\\boxed{5} or \\boxed{6}", "5", None, False),
+    ("\\boxed{5} and \\boxed{6}", "5, 6", None, True),
+    ("\\boxed{5 \\text{ or } 6}", "5", None, False),
+    ("\\boxed{}", "5", None, False),
+    ("", "5", None, False),
+    ("The answer is \\boxed{5", "5", None, False),
+    ("First \\boxed{6}. Wait, I made an error; recomputing, the answer is \\boxed{5}.", "5", None, True),
+    ("<answer>5</answer>", "5", None, True),
+    ("<think>x</think><answer>\\boxed{5}</answer>", "5", None, True),
+    ("5", "5", None, True),
+    ("There are 5 apples in the basket.", "5", None, True),
+    ("The answer is 5.<|im_end|>ignore 6", "5", None, True),
+]
+
+
+@pytest.mark.parametrize(
+    "response, gold, choices, expected",
+    NUMBERS + PERCENT_UNITS_DEGREES + EXPRESSIONS + STRUCTURES + CHOICES + TEXT + COMMITMENT,
+)
+def test_strict(response, gold, choices, expected):
+    sample = Sample(id="t/1", task="t", question="", answer=gold, choices=choices)
+    verdict = check(response, sample, "strict")
+    assert verdict.correct is expected, verdict
+
+
+@pytest.mark.parametrize(
+    "response, gold, precision, expected",
+    [
+        ("\\boxed{1.52}", "1.5", 1, True),
+        ("\\boxed{1.56}", "1.5", 1, False),
+        ("\\boxed{1.5}", "1.50", 2, True),
+        ("\\boxed{3}", "3", 0, True),
+    ],
+)
+def test_precision_hint(response, gold, precision, expected):
+    sample = Sample(id="t/1", task="t", question="", answer=gold, precision=precision)
+    assert check(response, sample).correct is expected
+
+
+def test_verdict_names_rule_and_extracted():
+    verdict = check(
+        "<think>hmm</think> so \\boxed{C}", Sample(id="t/1", task="t", question="", answer="C", choices=SQ)
+    )
+    assert (verdict.correct, verdict.extracted, verdict.rule) == (True, "C", "choice:boxed")
+    assert (
+        check("<think>cut", Sample(id="t/2", task="t", question="", answer="1")).rule == "no_answer:truncated"
+    )

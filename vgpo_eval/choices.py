@@ -1,0 +1,82 @@
+"""Multiple choice: resolve an answer to a set of option letters, both ways.
+
+A gold answer is a letter ("C"), several ("A, C" for multi-select, as LogicVista) or an option's
+text ("8/11", MathVista stores the text). A predicted answer may be a letter in any dress
+("(C)", "c", "\\text{C}", "Option C", "C. 5", "B: Rhombus", "Rhombus (B)") or the text of an
+option, matched by value ("\\frac{8}{11}" is option "8/11"). Letters are never found by
+substring search, so "Cannot determine" does not answer "A".
+"""
+
+from __future__ import annotations
+
+import re
+
+from vgpo_eval.compare import equal
+from vgpo_eval.quantity import normalize
+
+LETTERS = "ABCDEFGHIJ"
+_LETTER = r"\(?\s*([A-J])\s*\)?"
+_SINGLE = re.compile(r"^\(?\s*([A-Ja-j])\s*\)?[.:]?$")
+_MULTI = re.compile(rf"^{_LETTER}(?:\s*(?:,|;|&|/|and)\s*{_LETTER})+$")
+_COMPACT = re.compile(r"^[A-J]{2,}$")
+_NAMED = re.compile(rf"^(?i:option|choice|answer)\s*:?\s*{_LETTER}$")
+_PUNCTUATED = re.compile(
+    r"^(?:(?i:option|choice|answer)\s*:?\s*)?(?:\(\s*([A-J])\s*\)|([A-J])\s*[.:)\-])\s*(.+)$"
+)
+_SPACED = re.compile(r"^([A-J])\s+(.+)$")
+_TRAILING = re.compile(r"^(.+?)\s*\(\s*([A-J])\s*\)$")
+
+
+def gold_letters(gold: str, choices: tuple[str, ...] | None) -> frozenset[str] | None:
+    """The option letters a gold answer stands for, or None when it is not a choice answer."""
+    s = normalize(gold)
+    letters = _letter_set(s, choices, allow_lower=False)
+    if letters:
+        return letters
+    if choices:
+        matches = _options_matching(s, choices)
+        if len(matches) == 1:
+            return matches
+    return None
+
+
+def pred_letters(pred: str, choices: tuple[str, ...] | None) -> frozenset[str] | None:
+    """The option letters a predicted answer picks, or None when it picks none recognisably."""
+    s = normalize(pred)
+    letters = _letter_set(s, choices, allow_lower=True)
+    if letters:
+        return letters
+    m = _PUNCTUATED.match(s)
+    letter = (m.group(1) or m.group(2)) if m else None
+    if letter is None and (m := _TRAILING.match(s)):
+        letter = m.group(2)
+    if letter and _valid(letter, choices):
+        return frozenset(letter)
+    m = _SPACED.match(s)
+    if m and choices and _valid(m.group(1), choices) and m.group(1) in _options_matching(m.group(2), choices):
+        return frozenset(m.group(1))  # "A Trapezoid": a letter only when the text agrees
+    if choices:
+        matches = _options_matching(s, choices)
+        if matches:
+            return matches
+    return None
+
+
+def _letter_set(s: str, choices: tuple[str, ...] | None, allow_lower: bool) -> frozenset[str] | None:
+    m = _SINGLE.match(s) or _NAMED.match(s)
+    if m and (allow_lower or m.group(1).isupper()):
+        letter = m.group(1).upper()
+        return frozenset(letter) if _valid(letter, choices) else None
+    if _MULTI.match(s) or _COMPACT.match(s):
+        letters = frozenset(re.findall(r"[A-J]", s))
+        return letters if all(_valid(x, choices) for x in letters) else None
+    return None
+
+
+def _valid(letter: str, choices: tuple[str, ...] | None) -> bool:
+    return letter in LETTERS[: len(choices) if choices else len(LETTERS)]
+
+
+def _options_matching(text: str, choices: tuple[str, ...]) -> frozenset[str]:
+    """Letters of the options whose text states the same answer as `text`."""
+    return frozenset(LETTERS[i] for i, option in enumerate(choices[: len(LETTERS)]) if equal(option, text))

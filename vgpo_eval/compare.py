@@ -1,0 +1,235 @@
+"""Comparison: two answers -> equal or not. The only layer that does mathematics.
+
+`equal(gold, pred)` first splits each answer into its parts (a tuple "(4,-3)", an interval
+"(0.6, 8/3]", a set "\\{1,3\\}", roots "1 \\pm \\sqrt{19}", assignments "x=4, y=-3"), then
+compares part by part, cheapest test first:
+
+1. the same text after LaTeX clean-up ("Parallelogram" = "parallelogram");
+2. numbers with units and percent (`quantity`): exact values, the precision the gold states
+   (0.6 = 0.60, 7.78 ~ 7.7777), a decimal of at least two places for a fraction (0.2857 ~ 2/7,
+   never 0.3 ~ 1/3), units converted within a dimension (240 minutes = 4 hours, 5 m != 5 cm),
+   an omitted unit accepted, 28% = 0.28 = 28;
+3. expressions by evaluation at fixed points (`expr`, microseconds): (x+1)^2 = x^2+2x+1;
+4. anything `expr` cannot read goes to math-verify in a guard helper with a hard time limit.
+
+Ordered things (tuples, lists, intervals) compare in order with matching brackets; sets, bare
+lists of roots and "\\pm" compare as multisets; a tuple is never a set.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+from vgpo_eval import expr, guard
+from vgpo_eval.quantity import Quantity, in_base_units, normalize, quantity
+
+MAX_PARTS = 32
+_THOUSANDS = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_ASSIGN = re.compile(
+    r"^\s*((?:m?\\angle\s*)?[A-Za-z](?:_\{?\w+\}?)?(?:\s*\([^()=]*\))?|\\?[A-Za-z]+\s*[A-Z]{2,3})\s*=(?!=)\s*(.+)$"
+)
+_PM = re.compile(r"\\pm|±")
+_WORDS = re.compile(r"[A-Za-z]{3,}")
+_CLOCK = re.compile(r"\d:\d\d")
+
+
+@dataclass(frozen=True)
+class Parts:
+    """An answer split into parts: brackets "()", "[]", "(]", "[)", "{}" (a set) or "" (bare)."""
+
+    items: tuple[str, ...]
+    brackets: str = ""
+    names: tuple[str, ...] | None = None  # assignment names, when every part is "name = value"
+    unordered: bool = False
+
+
+def equal(gold: str, pred: str, precision: int | None = None) -> bool:
+    """Whether `pred` states the same answer as `gold` (see the module docstring)."""
+    g, p = parts(gold), parts(pred)
+    if len(g.items) == 1 and len(p.items) == 1:
+        return scalar_equal(g.items[0], p.items[0], precision)
+    if len(g.items) == 1 and _is_text(normalize(pred)):  # "Yes, it is" is one answer, not two
+        return scalar_equal(g.items[0], pred, precision)
+    if len(g.items) != len(p.items):
+        return False
+    if g.names and p.names:
+        if sorted(g.names) != sorted(p.names):
+            return False
+        by_name = dict(zip(p.names, p.items, strict=True))
+        return all(scalar_equal(v, by_name[n], precision) for n, v in zip(g.names, g.items, strict=True))
+    if g.unordered:
+        return p.brackets in ("", "{}") and _same_multiset(g.items, p.items, precision)
+    if p.brackets != g.brackets and not (p.brackets == "" and g.brackets in ("()", "[]")):
+        return False
+    return all(scalar_equal(a, b, precision) for a, b in zip(g.items, p.items, strict=True))
+
+
+def parts(answer: str) -> Parts:
+    """Split an answer into its parts; a single value gives one part."""
+    s = normalize(answer)
+    if _THOUSANDS.fullmatch(s):
+        return Parts((s,))
+    brackets, inner = _outer_brackets(s)
+    items = _split_top(inner, ",;") if brackets or "," in s or ";" in s else [s]
+    if len(items) == 1 and not brackets:
+        items = _split_top(inner, None)  # "2007 and 2008"
+    if len(items) > MAX_PARTS:
+        return Parts((s,))
+    if len(items) == 1 and brackets in ("()", "") and not _PM.search(items[0]):
+        return Parts((_rhs(items[0]),))
+    expanded, pm = [], False
+    for item in items:
+        if _PM.search(item):
+            pm = True
+            expanded += [_PM.sub("+", item, count=1), _PM.sub("-", item, count=1)]
+        else:
+            expanded.append(item)
+    named = [_ASSIGN.match(item) for item in expanded]
+    if len(expanded) > 1 and all(named):
+        names = tuple(re.sub(r"[{}\s]", "", m.group(1)) for m in named)
+        return Parts(tuple(m.group(2) for m in named), brackets, names)
+    unordered = brackets in ("", "{}") or (pm and len(items) == 1)
+    return Parts(tuple(_rhs(item) for item in expanded), brackets, None, unordered)
+
+
+def _outer_brackets(s: str) -> tuple[str, str]:
+    """("()", inner) when one bracket pair encloses the whole answer, else ("", s)."""
+    if s.startswith("\\{") and s.endswith("\\}"):
+        return "{}", s[2:-2]
+    if len(s) >= 2 and s[0] in "([" and s[-1] in ")]":
+        depth = 0
+        for i, ch in enumerate(s):
+            depth += ch in "([{"
+            depth -= ch in ")]}"
+            if depth == 0 and i < len(s) - 1:
+                return "", s
+        return s[0] + s[-1], s[1:-1]
+    return "", s
+
+
+def _split_top(s: str, separators: str | None) -> list[str]:
+    """Split at top-level separators (or at " and " when `separators` is None)."""
+    if separators is None:
+        pieces = re.split(r"\s+(?:and|or)\s+", s)
+        return [p.strip() for p in pieces] if len(pieces) > 1 and "(" not in s else [s]
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(s):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth == 0 and ch in separators:
+            out.append(s[start:i].strip())
+            start = i + 1
+    out.append(s[start:].strip())
+    return [p for p in out if p]
+
+
+def _rhs(item: str) -> str:
+    """'x = 5' -> '5', 'f(x) = x^2' -> 'x^2', '\\angle ABC = 30^\\circ' -> '30^\\circ'."""
+    m = _ASSIGN.match(item)
+    return m.group(2).strip() if m else item
+
+
+def _same_multiset(gold: tuple[str, ...], pred: tuple[str, ...], precision: int | None) -> bool:
+    unused = list(pred)
+    for g in gold:
+        match = next((i for i, p in enumerate(unused) if scalar_equal(g, p, precision)), None)
+        if match is None:
+            return False
+        unused.pop(match)
+    return True
+
+
+def scalar_equal(gold: str, pred: str, precision: int | None = None) -> bool:
+    """Compare two single values: text, number with unit, or expression."""
+    g, p = normalize(gold), normalize(pred)
+    if not g or not p:
+        return False
+    if g.lower() == p.lower():
+        return True
+    gq, pq = quantity(g), quantity(p)
+    if gq is not None and pq is not None:
+        return numbers_equal(gq, pq, precision)
+    if _is_text(g) or _is_text(p):
+        return text_equal(g, p)
+    return expressions_equal(g, p, pq)
+
+
+def numbers_equal(gold: Quantity, pred: Quantity, precision: int | None = None) -> bool:
+    """Numbers with units and percent signs (see the module docstring, rule 2)."""
+    gv, pv = gold.value, pred.value
+    if gold.unit and pred.unit and gold.unit != pred.unit:
+        g_base, p_base = in_base_units(gold), in_base_units(pred)
+        if g_base is None or p_base is None or g_base[0] != p_base[0]:
+            return False
+        return math.isclose(float(g_base[1]), float(p_base[1]), rel_tol=1e-9)
+    decimals = gold.decimals if precision is None else precision
+    candidates = [(gv, pv)]
+    if gold.percent and not pred.percent:
+        candidates.append((gv / 100, pv))
+    if pred.percent and not gold.percent:
+        candidates.append((gv, pv / 100))
+    return any(_close(g, p, decimals, pred.decimals) for g, p in candidates)
+
+
+def _close(gold: Fraction, pred: Fraction, gold_decimals: int | None, pred_decimals: int | None) -> bool:
+    if gold == pred:
+        return True
+    if gold_decimals:  # the gold states a precision: round the prediction to it (MathVista's rule)
+        scale = 10**gold_decimals
+        return _round_half_up(pred * scale) == gold * scale
+    if gold_decimals is None:  # an exact fraction: a decimal of 2+ places that rounds or truncates to it
+        return _approximates(pred_decimals, float(pred), float(gold))
+    return False
+
+
+def _approximates(pred_decimals: int | None, pred: float, gold: float) -> bool:
+    """A decimal with at least 2 places and 2 significant digits within one unit of its last place."""
+    if not pred_decimals or pred_decimals < 2 or pred == 0:
+        return False
+    significant = pred_decimals + math.floor(math.log10(abs(pred))) + 1
+    return significant >= 2 and abs(pred - gold) <= 10.0**-pred_decimals * (1 + 1e-9)
+
+
+def _round_half_up(x: Fraction) -> int:
+    return math.floor(x + Fraction(1, 2)) if x >= 0 else -math.floor(-x + Fraction(1, 2))
+
+
+def _is_text(s: str) -> bool:
+    """Words or a clock time, not mathematics: 3+ letters outside any LaTeX command, or "12:00"."""
+    return bool(_WORDS.search(re.sub(r"\\[A-Za-z]+", "", s)) or _CLOCK.search(s))
+
+
+def text_equal(gold: str, pred: str) -> bool:
+    """Case, articles, punctuation and spacing do not matter; "Yes, it is" answers "yes"."""
+    g, p = _words(gold), _words(pred)
+    if g in ("yes", "no") and p.split(" ")[0] in ("yes", "no"):
+        return g == p.split(" ")[0]
+    return g == p
+
+
+def _words(s: str) -> str:
+    s = re.sub(r"[^\w\s:<>=+\-*/^().]", " ", s.lower())
+    s = re.sub(r"^(?:the|a|an)\s+", "", s.strip())
+    return re.sub(r"\s+", " ", s).strip(" .")
+
+
+def expressions_equal(gold: str, pred: str, pred_quantity: Quantity | None = None) -> bool:
+    """Evaluate both at fixed points; math-verify (guarded) when they cannot be read."""
+    verdict = expr.equivalent(gold, pred)
+    if verdict is None:
+        try:
+            return guard.call("vgpo_eval.symbolic", "equivalent", gold, pred)
+        except (guard.GuardTimeout, guard.GuardError):
+            return False
+    if verdict or pred_quantity is None:
+        return verdict
+    value = expr.parse(gold)
+    constant = value.constant() if value is not None else None
+    if constant is None or abs(constant.imag) > 1e-12:
+        return False
+    return _approximates(pred_quantity.decimals, float(pred_quantity.value), constant.real)

@@ -1,0 +1,101 @@
+"""Protocols: extract + compare composed into a `Verdict`, under a name recorded beside every number.
+
+- `strict` (default): the final committed answer (`extract`) judged by `compare` / `choices`.
+- `paper`: the cascade the VGPO paper used (Look-Back's script), bug for bug: the last box's
+  content (MathRuler's extractor, "None" when there is no box), correct if MathRuler's
+  `grade_answer` holds, else if math-verify verifies it, else if the gold is one capital letter
+  found anywhere in the upper-cased box ("BAD" answers "A"; no box answers "N", "O", "E").
+- `papo`: MathRuler's `grade_answer` on the last box only (PAPO-Eval, EasyR1's math reward).
+
+`check(text, sample, protocol)` is the one entry point; an RL reward is exactly
+`check(...).score`. A check never takes longer than `BUDGET` seconds: every symbolic step runs
+in a guard helper under one shared deadline.
+
+    >>> check("\\\\boxed{0.5}", Sample(id="x/1", task="x", question="", answer="\\\\frac{1}{2}")).correct
+    True
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from vgpo_eval import guard, reference
+from vgpo_eval.choices import gold_letters, pred_letters
+from vgpo_eval.compare import equal, parts
+from vgpo_eval.extract import final_answer
+from vgpo_eval.quantity import quantity
+from vgpo_eval.types import Sample, Verdict
+
+BUDGET = 1.5  # seconds one check may spend, all symbolic steps included
+_OR = re.compile(r"\bor\b", re.I)
+
+
+def strict(text: str, sample: Sample) -> Verdict:
+    """Our checker: the final committed answer, compared by value (see `compare`, `choices`)."""
+    found = final_answer(text)
+    if found.answer is None:
+        return Verdict(False, None, f"no_answer:{found.how}")
+    with guard.deadline(BUDGET):
+        gold = (
+            None
+            if sample.answer_type not in (None, "choice")
+            else gold_letters(sample.answer, sample.choices)
+        )
+        if gold is not None:
+            return Verdict(
+                pred_letters(found.answer, sample.choices) == gold, found.answer, f"choice:{found.how}"
+            )
+        if _OR.search(found.answer) and len(parts(sample.answer).items) == 1:
+            return Verdict(False, found.answer, f"hedge:{found.how}")
+        correct = equal(sample.answer, found.answer, sample.precision)
+    return Verdict(correct, found.answer, f"{kind(sample.answer)}:{found.how}")
+
+
+def kind(gold: str) -> str:
+    """What sort of answer a gold is, for the per-rule counts: number, list, text or expr."""
+    if quantity(gold) is not None:
+        return "number"
+    if len(parts(gold).items) > 1:
+        return "list"
+    return "text" if re.fullmatch(r"[A-Za-z][A-Za-z \-']*", gold.strip()) else "expr"
+
+
+def paper(text: str, sample: Sample) -> Verdict:
+    """The Look-Back cascade the VGPO paper scored with (PAPER.md, "Scoring")."""
+    boxed = reference.boxed(text or "")
+    gold = sample.answer
+    with guard.deadline(BUDGET):
+        if _guarded("mathruler_grade", boxed, gold):
+            return Verdict(True, boxed, "mathruler")
+        if _guarded("math_verify_grade", boxed, gold):
+            return Verdict(True, boxed, "math_verify")
+    if len(gold) == 1 and "A" <= gold <= "Z" and gold in boxed.upper():
+        return Verdict(True, boxed, "letter_in_box")
+    return Verdict(False, boxed, "none")
+
+
+def papo(text: str, sample: Sample) -> Verdict:
+    """MathRuler's grade_answer on the last box (PAPO-Eval, EasyR1's math reward)."""
+    boxed = reference.boxed(text or "")
+    with guard.deadline(BUDGET):
+        correct = _guarded("mathruler_grade", boxed, sample.answer)
+    return Verdict(correct, boxed, "mathruler")
+
+
+def _guarded(name: str, given: str, gold: str) -> bool:
+    """A reference grader in a guard helper; a hang or a crash counts as not correct."""
+    try:
+        return guard.call("vgpo_eval.reference", name, given, gold)
+    except (guard.GuardTimeout, guard.GuardError):
+        return False
+
+
+PROTOCOLS: dict[str, Callable[[str, Sample], Verdict]] = {"strict": strict, "paper": paper, "papo": papo}
+
+
+def check(text: str, sample: Sample, protocol: str = "strict") -> Verdict:
+    """Judge one response against one sample under a named protocol."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+    return PROTOCOLS[protocol](text, sample)

@@ -1,0 +1,191 @@
+"""Numbers as answers are written: "12,000", "\\$7.78", "1.2e5", "\\frac{3}{4}", "28\\%", "60^\\circ", "5 cm", "ten".
+
+`quantity(text)` turns such an answer into a `Quantity` (exact value, the decimals it was written
+with, its unit and whether it was a percentage), or None when the text is not a plain number
+with an optional unit. `normalize(text)` is the LaTeX clean-up every comparison starts from.
+Everything here is pure Python and bounded: no sympy, no big-integer blow-ups.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+MAX_DIGITS = 400
+MAX_EXPONENT = 400
+
+# unit -> (dimension, factor to the dimension's base unit)
+UNITS: dict[str, tuple[str, float]] = {
+    "mm": ("length", 1e-3), "millimeter": ("length", 1e-3), "cm": ("length", 1e-2),
+    "centimeter": ("length", 1e-2), "dm": ("length", 0.1), "m": ("length", 1.0), "meter": ("length", 1.0),
+    "km": ("length", 1e3), "kilometer": ("length", 1e3), "in": ("length", 0.0254),
+    "inch": ("length", 0.0254), "ft": ("length", 0.3048), "foot": ("length", 0.3048),
+    "feet": ("length", 0.3048), "yd": ("length", 0.9144), "yard": ("length", 0.9144),
+    "mi": ("length", 1609.344), "mile": ("length", 1609.344),
+    "mm^2": ("area", 1e-6), "cm^2": ("area", 1e-4), "m^2": ("area", 1.0), "km^2": ("area", 1e6),
+    "mm^3": ("volume", 1e-9), "cm^3": ("volume", 1e-6), "m^3": ("volume", 1.0),
+    "ml": ("volume", 1e-6), "l": ("volume", 1e-3), "liter": ("volume", 1e-3), "litre": ("volume", 1e-3),
+    "ms": ("time", 1e-3), "s": ("time", 1.0), "sec": ("time", 1.0), "second": ("time", 1.0),
+    "min": ("time", 60.0), "minute": ("time", 60.0), "h": ("time", 3600.0), "hr": ("time", 3600.0),
+    "hour": ("time", 3600.0), "day": ("time", 86400.0), "week": ("time", 604800.0),
+    "mg": ("mass", 1e-6), "g": ("mass", 1e-3), "gram": ("mass", 1e-3), "kg": ("mass", 1.0),
+    "kilogram": ("mass", 1.0), "lb": ("mass", 0.45359237), "pound": ("mass", 0.45359237),
+    "degree": ("angle", 1.0), "radian": ("angle", 57.29577951308232), "rad": ("angle", 57.29577951308232),
+}  # fmt: skip
+NUMBER_WORDS = {
+    word: i
+    for i, word in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ]
+    )
+} | {"none": 0, "no": 0, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80}
+
+_WRAPPERS = re.compile(
+    r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|operatorname|mbox|bm)\s*\{([^{}]*)\}"
+)
+_SPACING = re.compile(r"\\[,!;: ]|\\quad|\\qquad|\\displaystyle|\\left|\\right|\\big[lr]?|\\Big[lr]?|~")
+_DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\circ|\\degree|\bdegrees?\b", re.I)
+_PERCENT = re.compile(r"\\?%|\bpercent\b", re.I)
+_NUM = re.compile(
+    r"(?P<sign>[-+−]?)\s*(?P<num>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)"
+    r"(?:\s*(?:e|E|\\times\s*10\s*\^|\*\s*10\s*\^|x\s*10\s*\^|\\cdot\s*10\s*\^)\s*\{?(?P<exp>[-+−]?\d+)\}?)?"
+)
+_FRAC = re.compile(
+    r"(?P<sign>[-+−]?)\s*(?:(?P<whole>\d+)(?:\s*(?=\\frac)|\s+(?=\d+\s*/\s*\d)))?(?:\\frac\s*\{\s*(?P<a>\d+)\s*\}\s*\{\s*(?P<b>\d+)\s*\}"
+    r"|\\frac\s*(?P<a1>\d)(?P<b1>\d)|(?P<a2>\d+)\s*/\s*(?P<b2>\d+))"
+)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number as written: exact value, decimals shown (None for fractions), unit, percent."""
+
+    value: Fraction
+    decimals: int | None
+    unit: str | None = None
+    percent: bool = False
+
+
+def normalize(text: str) -> str:
+    """Strip the LaTeX that never changes an answer's meaning: delimiters, spacing, text wrappers."""
+    s = text.strip()
+    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\cfrac", "\\frac")
+    s = s.replace("\\$", "").replace("$", "").replace("**", "")
+    for _ in range(3):  # nested wrappers, a few levels at most
+        s = _WRAPPERS.sub(r"\1", s)
+    s = re.sub(r"\\!|(?<=\d)\\,(?=\d)", "", s)  # 12,\!000 and 12\,000 are one number
+    s = _SPACING.sub(" ", s)
+    s = re.sub(r"^\\\(|\\\)$|^\\\[|\\\]$", "", s.strip())
+    s = re.sub(r"\s+", " ", s).strip()
+    return s.rstrip(".").strip()
+
+
+def quantity(text: str) -> Quantity | None:
+    """Parse a plain number with an optional unit or percent sign; None for anything else."""
+    s = normalize(text)
+    if not s or len(s) > MAX_DIGITS:
+        return None
+    percent = bool(_PERCENT.search(s))
+    s = _PERCENT.sub("", s)
+    unit = "degree" if _DEGREE.search(s) else None
+    s = _DEGREE.sub("", s).strip()
+    number, rest = _leading_number(s)
+    if number is None:
+        return _worded(s, unit, percent)
+    rest = rest.strip()
+    if rest:
+        if unit is not None or not _looks_like_unit(rest):
+            return None
+        unit = canonical_unit(rest)
+    value, decimals = number
+    return Quantity(value, decimals, unit, percent)
+
+
+def _leading_number(s: str) -> tuple[tuple[Fraction, int | None] | None, str]:
+    m = _FRAC.match(s)
+    if m:
+        a, b = m["a"] or m["a1"] or m["a2"], m["b"] or m["b1"] or m["b2"]
+        if int(b) == 0:
+            return None, s
+        value = Fraction(int(a), int(b)) + int(m["whole"] or 0)
+        return ((-value if m["sign"] in "-−" and m["sign"] else value), None), s[m.end() :]
+    m = _NUM.match(s)
+    if not m:
+        return None, s
+    digits = m["num"].replace(",", "")
+    exp = int((m["exp"] or "0").replace("−", "-"))
+    if abs(exp) > MAX_EXPONENT:
+        return None, s
+    value = Fraction(digits.rstrip(".") or "0") * Fraction(10) ** exp
+    if m["sign"] in ("-", "−") and m["sign"]:
+        value = -value
+    decimals = len(digits.split(".")[1]) if "." in digits else 0
+    return (value, max(decimals - exp, 0)), s[m.end() :]
+
+
+def _worded(s: str, unit: str | None, percent: bool) -> Quantity | None:
+    words = s.lower().split()
+    if not words or words[0] not in NUMBER_WORDS:
+        return None
+    rest = " ".join(words[1:])
+    if rest and not _looks_like_unit(rest):
+        return None
+    return Quantity(Fraction(NUMBER_WORDS[words[0]]), 0, canonical_unit(rest) if rest else unit, percent)
+
+
+def _looks_like_unit(rest: str) -> bool:
+    """A trailing word or two ("cm", "square units", "m^2", "dollars"), not an expression ("x", "\\pi").
+
+    A single letter is a unit only when it is a known one (m, s, h, g, l): "5x" is an expression.
+    """
+    if not re.fullmatch(r"(?:[a-zA-Z]+\.?)(?:\s*\^\s*\{?[23]\}?)?(?:\s+[a-zA-Z]+){0,2}", rest):
+        return False
+    return len(re.sub(r"[^a-zA-Z]", "", rest)) > 1 or canonical_unit(rest).split("^")[0] in UNITS
+
+
+def canonical_unit(unit: str) -> str:
+    """'\\text{ minutes}' -> 'minute', 'cm^{2}' -> 'cm^2', 'square cm' -> 'cm^2'."""
+    u = re.sub(r"[{}\s]+", " ", unit.lower()).strip().rstrip(".")
+    u = re.sub(r"\s*\^\s*", "^", u)
+    m = re.fullmatch(r"(?:square|sq\.?) (\w+)", u)
+    if m:
+        u = m.group(1) + "^2"
+    m = re.fullmatch(r"(?:cubic) (\w+)", u)
+    if m:
+        u = m.group(1) + "^3"
+    base, _, power = u.partition("^")
+    if base not in UNITS and base.endswith("s") and base[:-1] in UNITS:
+        base = base[:-1]
+    if base.endswith("es") and base[:-2] in UNITS:
+        base = base[:-2]
+    return base + ("^" + power if power else "")
+
+
+def in_base_units(q: Quantity) -> tuple[str, Fraction | float] | None:
+    """(dimension, value in the dimension's base unit) for a known unit, else None."""
+    if q.unit not in UNITS:
+        return None
+    dimension, factor = UNITS[q.unit]
+    return dimension, (q.value if factor == 1.0 else float(q.value) * factor)

@@ -1,0 +1,37 @@
+"""The reference graders the `paper` and `papo` protocols reproduce, called exactly as upstream does.
+
+- MathRuler (`mathruler.grader`, EasyR1's math reward, PAPO-Eval): `extract_boxed_content` takes
+  the content of the last `\\boxed{` and returns the string "None" when there is no box;
+  `grade_answer(given, gold)` normalises both (prm800k rules) and falls back to sympy.
+- math-verify: `verify(parse(gold), parse(pred))` with its default extraction configs.
+
+These run inside guard helper processes (mathruler's sympy has no timeout at all).
+"""
+
+from __future__ import annotations
+
+import logging
+
+
+def boxed(response: str) -> str:
+    """MathRuler's extraction: the last box's content, or the literal string "None"."""
+    from mathruler.grader import extract_boxed_content
+
+    return extract_boxed_content(response)
+
+
+def mathruler_grade(given: str, gold: str) -> bool:
+    """MathRuler's `grade_answer(given, gold)`."""
+    from mathruler.grader import grade_answer
+
+    return bool(grade_answer(given, gold))
+
+
+def math_verify_grade(given: str, gold: str) -> bool:
+    """math-verify's `verify(parse(gold), parse(given))`, default configs, as Look-Back calls it."""
+    from math_verify import parse, verify
+
+    logging.getLogger("math_verify").setLevel(logging.CRITICAL)
+    return bool(
+        verify(parse(gold, parsing_timeout=None), parse(given, parsing_timeout=None), timeout_seconds=None)
+    )

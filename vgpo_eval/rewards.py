@@ -1,0 +1,114 @@
+"""The checkers as RL rewards, with the call signatures of TRL, verl and EasyR1.
+
+A reward is exactly `check(text, sample, protocol).score` (1.0 or 0.0); these adapters only
+move arguments around. The paper's reward is accuracy only (no format term), so EasyR1's
+`format_weight` defaults to 0 here.
+
+TRL (`GRPOTrainer(reward_funcs=[...])`; dataset columns arrive as keyword lists)::
+
+    from vgpo_eval.rewards import trl_reward
+    reward = trl_reward("strict")           # reads the "answer" column (and "choices", ...)
+
+verl (`custom_reward_function.path=vgpo_eval/rewards.py`, `name=compute_score`)::
+
+    compute_score(data_source, solution_str, ground_truth, extra_info={"choices": [...]})
+
+EasyR1 (`worker.reward.reward_function=vgpo_eval/rewards.py:easyr1_compute_score`)::
+
+    easyr1_compute_score([{"response": ..., "ground_truth": ...}, ...])
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from vgpo_eval.protocols import check
+from vgpo_eval.types import Sample
+
+_FORMAT = re.compile(r"<think>.*</think>.*\\boxed\{.*\}.*", re.S)
+
+
+def reward(text: str, answer: str, protocol: str = "strict", **hints: Any) -> float:
+    """The reward of one response: 1.0 if the checker finds it correct, else 0.0."""
+    sample = Sample(
+        id=str(hints.get("id", "")),
+        task=str(hints.get("task") or hints.get("data_source") or ""),
+        question="",
+        answer=str(answer),
+        choices=hints.get("choices"),
+        answer_type=hints.get("answer_type"),
+        precision=hints.get("precision"),
+    )
+    return check(text, sample, protocol).score
+
+
+def trl_reward(protocol: str = "strict", answer_column: str = "answer") -> Callable[..., list[float | None]]:
+    """A TRL reward function: `f(completions, **columns) -> list[float | None]`.
+
+    Completions may be strings or conversations (the last message's content is judged). Rows
+    without a gold answer get None, which TRL skips. Optional columns `choices`, `answer_type`
+    and `precision` are used when the dataset has them.
+    """
+
+    def reward_func(completions: Sequence[Any], **columns: Any) -> list[float | None]:
+        answers = columns.get(answer_column)
+        if answers is None:
+            raise KeyError(f"the dataset has no {answer_column!r} column for the {protocol} reward")
+        out: list[float | None] = []
+        for i, completion in enumerate(completions):
+            if answers[i] is None:
+                out.append(None)
+                continue
+            hints = {
+                k: columns[k][i]
+                for k in ("choices", "answer_type", "precision")
+                if columns.get(k) is not None
+            }
+            out.append(reward(_text(completion), answers[i], protocol, **hints))
+        return out
+
+    reward_func.__name__ = f"{protocol}_accuracy"
+    return reward_func
+
+
+def _text(completion: Any) -> str:
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, list) and completion and isinstance(completion[-1], dict):
+        content = completion[-1].get("content", "")
+        if isinstance(content, list):  # multimodal message: join its text parts
+            return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+        return str(content)
+    raise TypeError(f"a completion must be a string or a list of messages, not {type(completion).__name__}")
+
+
+def compute_score(
+    data_source: str, solution_str: str, ground_truth: str, extra_info: dict | None = None
+) -> float:
+    """verl's custom reward signature. `extra_info` may carry choices, answer_type, precision, protocol."""
+    info = dict(extra_info or {})
+    protocol = info.pop("protocol", "strict")
+    return reward(solution_str, ground_truth, protocol, data_source=data_source, **info)
+
+
+def easyr1_compute_score(
+    reward_inputs: list[dict[str, Any]], format_weight: float = 0.0, protocol: str = "strict"
+) -> list[dict[str, float]]:
+    """EasyR1's batch reward signature: dicts with "response" and "ground_truth" in, scores out."""
+    if not isinstance(reward_inputs, list):
+        raise ValueError("use reward_type=batch: easyr1_compute_score takes a list of reward inputs")
+    scores = []
+    for item in reward_inputs:
+        hints = {k: item[k] for k in ("choices", "answer_type", "precision") if item.get(k) is not None}
+        accuracy = reward(item["response"], item["ground_truth"], protocol, **hints)
+        fmt = 1.0 if _FORMAT.fullmatch(item["response"]) else 0.0
+        scores.append(
+            {
+                "overall": (1 - format_weight) * accuracy + format_weight * fmt,
+                "format": fmt,
+                "accuracy": accuracy,
+            }
+        )
+    return scores
