@@ -2,14 +2,15 @@
 
 Why: deciding that "3\\sqrt{13}" answers "\\sqrt{117}" or "(x+1)^2" answers "x^2+2x+1" through
 sympy / math-verify costs 2-130 ms a call; evaluating both at a few fixed points (probabilistic
-identity testing) costs about a hundred microseconds, and `compare` falls back to math-verify only
-when this module says None.
+identity testing) costs about a hundred microseconds. `compare` asks `equivalent` first and falls
+back to math-verify only when it says None.
 
 How: `parse(text)` tokenizes, then a recursive-descent parser (depth checked explicitly) compiles
 the expression into closures over complex floats; `equivalent(a, b)` evaluates both at four
-deterministic real points. Anything outside the grammar (relations, sets, units, `\\text`, bare
-brackets, mixed numbers like "3\\frac12") gives None rather than a guess. Arithmetic is complex
-floats only, never Python big ints, so "10^{10^{10}}" or "(100!)!" fail fast instead of hanging.
+deterministic real points. Letters are variables (`e` and `i` too; "abc" is a*b*c). Anything
+outside the grammar (relations, sets, `\\pm`, `\\text`, bare brackets, degrees, mixed numbers like
+"3\\frac12") gives None rather than a guess. Arithmetic is complex floats only, never Python big
+ints, so "10^{10^{10}}" or "(100!)!" fail fast instead of hanging.
 
     >>> equivalent("x^2 - 4", "(x-2)(x+2)")
     True
@@ -95,17 +96,15 @@ class Expr:
 
 def parse(text: str) -> Expr | None:
     """Parse a LaTeX or plain math expression; None when it uses anything not supported (never raises)."""
-    if not isinstance(text, str) or len(text) > MAX_CHARS:
-        return None
-    tokens = _tokenize(text)
+    tokens = _tokenize(text) if isinstance(text, str) and len(text) <= MAX_CHARS else None
     if not tokens:
         return None
     parser = _Parser(tokens)
     try:
-        fn = parser.parse()
+        fn = parser.expr()
     except _Fail:
         return None
-    return Expr(frozenset(parser.variables), fn)
+    return Expr(frozenset(parser.variables), fn) if parser.pos == len(tokens) else None
 
 
 def equivalent(a: str, b: str, rel_tol: float = 1e-9) -> bool | None:
@@ -180,6 +179,10 @@ def _const(c: complex) -> Fn:
     return lambda env: c
 
 
+def _var(name: str) -> Fn:
+    return lambda env: env[name]
+
+
 def _call(fn: Callable[..., complex], *args: Fn) -> Fn:
     if len(args) == 1:
         (a,) = args
@@ -194,12 +197,6 @@ class _Parser:
     def __init__(self, tokens: list[str]) -> None:
         self.tokens, self.pos, self.depth = tokens, 0, 0
         self.variables: set[str] = set()
-
-    def parse(self) -> Fn:
-        fn = self._expr()
-        if self.pos != len(self.tokens):
-            raise _Fail
-        return fn
 
     def _peek(self) -> str:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else ""
@@ -224,7 +221,7 @@ class _Parser:
         if self.depth > MAX_DEPTH:
             raise _Fail
 
-    def _expr(self) -> Fn:
+    def expr(self) -> Fn:
         terms = [self._term()]
         while self._peek() in ("+", "-"):
             sign, term = self._next(), self._term()
@@ -273,7 +270,7 @@ class _Parser:
         if tok and tok[0] in "0123456789.":
             fn = _const(complex(float(tok)))
         elif tok in ("(", "{", "|("):
-            fn = self._expr()
+            fn = self.expr()
             self._expect({"(": ")", "{": "}", "|(": "|)"}[tok])
             fn = _call(lambda z: complex(abs(z)), fn) if tok == "|(" else fn
         elif tok == "\\pi":
@@ -281,7 +278,7 @@ class _Parser:
         elif (len(tok) == 1 and tok.isalpha()) or tok in _GREEK:
             name = tok + "_" + self._subscript() if self._accept("_") else tok
             self.variables.add(name)
-            fn = lambda env: env[name]  # noqa: E731
+            fn = _var(name)
         elif tok == "\\frac":
             fn = _product([self._tex_arg()], [self._tex_arg()])
         elif tok in ("\\sqrt", "√"):
@@ -320,7 +317,7 @@ class _Parser:
     def _sqrt(self, tok: str) -> Fn:
         index = None
         if tok == "\\sqrt" and self._accept("["):
-            index = self._expr()
+            index = self.expr()
             self._expect("]")
         arg = self._primary() if tok == "√" or self._peek() == "(" else self._tex_arg()
         return _call(cmath.sqrt, arg) if index is None else _call(_root, arg, index)
@@ -337,4 +334,4 @@ class _Parser:
             if (self._peek() in _STARTERS or self._peek().isalnum()) and self._peek() not in _FUNCTIONS:
                 raise _Fail  # `\sin 2x`: sin(2x) or sin(2)x? `\sin x \cos x` is fine
         fn = _call(_FUNCTIONS[name], arg) if base is None else _call(cmath.log, arg, base)
-        return fn if power is None else _call(operator.pow, fn, _const(complex(int(power))))
+        return fn if power is None else _call(operator.pow, fn, _const(complex(float(power))))

@@ -157,6 +157,8 @@ def _unmarked(region: str) -> Extraction:
         span = _distill(_sentence(region, strong[-1].end()))
         if span:
             return Extraction(span, "cue")
+    if not region.strip():
+        return Extraction(None, "none")
     if not _ends_cleanly(region):  # cut off mid-sentence: only an explicit "answer is" counts
         return Extraction(None, "truncated")
     weak = list(_WEAK_CUE.finditer(region))
@@ -205,9 +207,8 @@ def _distill(span: str) -> str | None:
     parts = _IS.split(_outside_math(span))
     if len(parts) > 1:
         span = span[len(span) - len(parts[-1]) :]
-    maths = _MATH.findall(span)
-    if maths and len(_MATH.sub("", span).strip(" .,;:")) <= 12:
-        span = maths[-1]
+    if _MATH.search(span) and len(_MATH.sub("", span).strip(" .,;:")) <= 12:
+        span = _MATH.sub(lambda m: m.group(1), span)  # "$1$ and $-2$" -> "1 and -2"
     span = re.sub(r"^(?:approximately|about|around|roughly|exactly)\s+", "", span.strip(), flags=re.I)
     span = span.strip().rstrip(".;:,!").strip()
     number = _NUMBER.search(span)

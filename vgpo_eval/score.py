@@ -122,8 +122,9 @@ def score_file(path: Path, out: Path | None, protocol: str = "strict", workers: 
     from tqdm import tqdm
 
     lines = list(read_jsonl(path))
-    chunks = [lines[i : i + CHUNK] for i in range(0, len(lines), CHUNK)]
-    workers = workers or min(len(chunks), os.cpu_count() or 1) or 1
+    workers = max(1, min(workers or os.cpu_count() or 1, len(lines)))
+    size = max(1, min(CHUNK, -(-len(lines) // (4 * workers))))  # several chunks per worker, at most CHUNK
+    chunks = [lines[i : i + size] for i in range(0, len(lines), size)]
     summary = Summary(protocol)
     sink = open(out, "w", encoding="utf-8") if out else None  # noqa: SIM115 - closed below
     try:

@@ -1,0 +1,67 @@
+"""`python -m vgpo_eval score`: scored lines in input order, bad lines reported by number, a summary."""
+
+import json
+import subprocess
+import sys
+
+from vgpo_eval.cli import main
+
+LINES = [
+    {"id": "a", "response": "\\boxed{12}", "answer": "12", "task": "counting"},
+    {"id": "b", "response": "\\boxed{5}", "answer": "C", "choices": ["3", "4", "5", "6"]},
+    "{not json",
+    {"id": "c", "response": "\\boxed{1}"},
+    {"id": "d", "response": "\\boxed{1.52}", "answer": "1.5", "precision": 1, "answer_type": "number"},
+    {"id": "e", "response": "\\boxed{7}", "answer": "8"},
+    {"id": "f", "response": "x", "answer": "1", "choices": "A,B"},
+]
+
+
+def _write(path):
+    path.write_text(
+        "\n".join(x if isinstance(x, str) else json.dumps(x) for x in LINES) + "\n\n", encoding="utf-8"
+    )
+
+
+def test_score_file(tmp_path, capsys):
+    src, out = tmp_path / "preds.jsonl", tmp_path / "scored.jsonl"
+    _write(src)
+    assert main(["score", str(src), "--out", str(out), "--workers", "1"]) == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r.get("id") for r in records] == ["a", "b", None, "c", "d", "e", "f"]
+    scored = {r["id"]: r for r in records if "correct" in r}
+    assert {k: v["correct"] for k, v in scored.items()} == {"a": True, "b": True, "d": True, "e": False}
+    assert scored["a"]["task"] == "counting" and scored["a"]["extracted"] == "12"
+    assert scored["b"]["rule"] == "choice:boxed" and scored["b"]["protocol"] == "strict"
+    errors = {r["line"]: r["error"] for r in records if "error" in r}
+    assert errors[3].startswith("line 3: not JSON")
+    assert errors[4] == "line 4: missing answer"
+    assert "choices" in errors[7]
+    printed = capsys.readouterr().out
+    assert "strict: accuracy 75.00% (3/4)" in printed and "3 bad line(s) not scored: 3, 4, 7" in printed
+
+
+def test_score_in_worker_processes_matches_one_process(tmp_path):
+    src = tmp_path / "preds.jsonl"
+    _write(src)
+    outs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"out{workers}.jsonl"
+        cmd = [sys.executable, "-m", "vgpo_eval", "score", str(src), "--protocol", "paper", "--out", str(out)]
+        done = subprocess.run([*cmd, "--workers", workers], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert "paper: accuracy" in done.stdout
+        outs.append(out.read_text())
+    assert outs[0] == outs[1]
+
+
+def test_missing_input_file(tmp_path, capsys):
+    assert main(["score", str(tmp_path / "nope.jsonl")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_check_command(capsys):
+    assert (
+        main(["check", "<think>x</think> \\boxed{c}", "--answer", "C", "--choices", "3", "4", "5", "6"]) == 0
+    )
+    assert json.loads(capsys.readouterr().out) == {"correct": True, "extracted": "c", "rule": "choice:boxed"}
