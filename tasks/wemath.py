@@ -1,0 +1,45 @@
+"""WeMath (testmini): multi-step math problems with their one-step sub-problems, 1,740 rows.
+
+Upstream: We-Math/We-Math, split testmini. Local: the repository's data/testmini.json with its
+image folders. As in Look-Back's script the question is followed by the options and "Your final
+answer must be one of A, B, C, or D."; golds are option letters. Besides accuracy WeMath has its
+own four-dimensional metrics (IK, IG, CM, RM), computed from `meta` ID and key.
+"""
+
+from vgpo_eval.rows import parse_choices, resolve_image
+from vgpo_eval.task import Context, Source, Task
+from vgpo_eval.types import Sample
+
+SUFFIX = "\n\nOptions: {}\nYour final answer must be one of A, B, C, or D."
+
+
+def to_sample(row: dict, ctx: Context) -> Sample:
+    ident = f"{row['ID']}@{row['key']}"
+    image = row.get("image") if ctx.image_root and row.get("image") else row.get("image_path")
+    return Sample(
+        id=f"wemath/{ident}",
+        task="wemath",
+        question=row["question"] + SUFFIX.format(row["option"]),
+        answer=str(row["answer"]).strip(),
+        images=(resolve_image(ctx, image, ident),) if image else (),
+        answer_type="choice",
+        choices=parse_choices(row["option"]),
+        meta={
+            "ID": row["ID"],
+            "key": row["key"],
+            "steps": row["key"].split("_")[0],
+            "knowledge_concept": row.get("knowledge concept"),
+        },
+    )
+
+
+TASK = Task(
+    name="wemath",
+    title="WeMath",
+    suite="general",
+    papo=Source("PAPO-Galaxy/PAPO_eval", "We_Math", images_zip="We-Math_We-Math_images.zip"),
+    upstream=Source("We-Math/We-Math", "testmini"),
+    from_upstream=to_sample,
+    local_files=("testmini.json", "items.jsonl"),
+    breakdowns=("steps", "knowledge_concept"),
+)

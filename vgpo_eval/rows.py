@@ -1,0 +1,154 @@
+"""Row helpers shared by the task modules: ShareGPT rows, options written in question text, letters.
+
+The exact rows of PAPO-Galaxy/PAPO_eval could not be inspected when this was written, so
+`sharegpt_sample` is tolerant where the issue says rows may vary (an `<image>` placeholder in
+the user turn, options written inside the question, the gold answer as the assistant turn,
+one or several images, `role`/`content` or `from`/`value` keys) and raises `DataError`
+naming the row on anything else.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from vgpo_eval.task import Context, DataError
+from vgpo_eval.types import Sample
+
+LETTERS = "ABCDEFGHIJ"
+_IMAGE_TAG = re.compile(r"<image>|<image \d+>|<\|image_pad\|>")
+_BOXED = re.compile(r"^\\boxed\{(.*)\}$", re.S)
+# "A:40°" / "A. 40°" / "(A) 40°" / "A) 40°" at the start of a line or after ";"
+_OPTION_LINE = re.compile(
+    r"(?:^|\n|;)\s*\(?([A-J])\s*[:.)：]\s*(.*?)\s*(?=(?:\n|;)\s*\(?[A-J]\s*[:.)：]|$)", re.S
+)
+_CHOICES_BLOCK = re.compile(r"(?:Choices|Options)\s*:?\s*\n?(.*)$", re.S | re.I)
+
+
+def sharegpt_sample(row: dict, ctx: Context) -> Sample:
+    """A ShareGPT row (PAPO_eval, Look-Back's GeoMath) as a Sample."""
+    name = f"{ctx.task.name} row {ctx.index}"
+    messages = row.get("messages") or row.get("conversations")
+    if not isinstance(messages, list) or not messages:
+        raise DataError(f"{name}: no 'messages' list")
+    turns = {_role(m, name): _content(m, name) for m in messages}
+    if "user" not in turns or "assistant" not in turns:
+        raise DataError(f"{name}: needs a user turn and an assistant turn, found {sorted(turns)}")
+    images = row.get("images") or ([] if row.get("image") is None else [row["image"]])
+    if not isinstance(images, list):
+        raise DataError(f"{name}: 'images' must be a list, not {type(images).__name__}")
+    question = _IMAGE_TAG.sub("", turns["user"]).strip()
+    answer = gold_answer(turns["assistant"])
+    choices = parse_choices(question) if is_letter_answer(answer) else None
+    ident = str(row.get("id", ctx.index))
+    return Sample(
+        id=f"{ctx.task.name}/{ident}",
+        task=ctx.task.name,
+        question=question,
+        answer=answer,
+        images=tuple(resolve_image(ctx, img, f"{ident}_{k}") for k, img in enumerate(images)),
+        answer_type="choice" if choices or is_letter_answer(answer) else None,
+        choices=choices,
+        meta={k: v for k, v in row.items() if k not in ("messages", "conversations", "images", "image")},
+    )
+
+
+def _role(message: dict, name: str) -> str:
+    role = message.get("role", message.get("from")) if isinstance(message, dict) else None
+    role = {"human": "user", "gpt": "assistant"}.get(role, role)
+    if role not in ("system", "user", "assistant"):
+        raise DataError(f"{name}: unknown message role {role!r}")
+    return role
+
+
+def _content(message: dict, name: str) -> str:
+    content = message.get("content", message.get("value"))
+    if isinstance(content, list):  # [{"type": "text", "text": ...}, {"type": "image"}]
+        content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    if not isinstance(content, str):
+        raise DataError(f"{name}: message content must be text")
+    return content
+
+
+def gold_answer(text: str) -> str:
+    """The canonical gold from an assistant turn: stripped, unboxed, a bare option letter upper-cased."""
+    answer = text.strip()
+    m = _BOXED.match(answer)
+    if m:
+        answer = m.group(1).strip()
+    m = re.fullmatch(r"\(?([A-Ja-j])\)?\.?", answer)
+    return m.group(1).upper() if m else answer
+
+
+def is_letter_answer(answer: str) -> bool:
+    """ "C", or several letters "A, C" (multi-select)."""
+    return bool(re.fullmatch(r"[A-J](?:\s*,\s*[A-J])*", answer))
+
+
+def parse_choices(question: str) -> tuple[str, ...] | None:
+    """Option texts written in a question ("Choices:\\nA:40°\\nB:60°", "A. 300;B. 400"), in letter order."""
+    block = _CHOICES_BLOCK.search(question)
+    text = block.group(1) if block else question
+    found = _OPTION_LINE.findall(text)
+    letters = [letter for letter, _ in found]
+    if len(found) < 2 or letters != list(LETTERS[: len(found)]):
+        return None
+    return tuple(option.strip() for _, option in found)
+
+
+def letter_of(answer: str, choices: list[str] | tuple[str, ...], name: str) -> str:
+    """The letter of the option whose text is `answer` (MathVista stores the text)."""
+    for i, option in enumerate(choices):
+        if str(option).strip() == str(answer).strip():
+            return LETTERS[i]
+    raise DataError(f"{name}: the answer {answer!r} is not one of its choices")
+
+
+def problem_sample(row: dict, ctx: Context, meta_keys: tuple[str, ...] = ()) -> Sample:
+    """An EasyR1-style row ({problem | question, answer, images | image}) as a Sample."""
+    name = f"{ctx.task.name} row {ctx.index}"
+    question = row.get("problem", row.get("question"))
+    answer = row.get("answer", row.get("solution", row.get("ground_truth")))
+    if not isinstance(question, str) or answer is None:
+        raise DataError(f"{name}: needs a question ('problem' or 'question') and an 'answer'")
+    images = row.get("images", row.get("image", row.get("image_path")))
+    images = [] if images is None else images if isinstance(images, list) else [images]
+    answer = gold_answer(str(answer))
+    question = _IMAGE_TAG.sub("", question).strip()
+    choices = parse_choices(question) if is_letter_answer(answer) else None
+    ident = str(row.get("id", row.get("pid", ctx.index)))
+    return Sample(
+        id=f"{ctx.task.name}/{ident}",
+        task=ctx.task.name,
+        question=question,
+        answer=answer,
+        images=tuple(resolve_image(ctx, img, f"{ident}_{k}") for k, img in enumerate(images)),
+        answer_type="choice" if is_letter_answer(answer) else None,
+        choices=choices,
+        meta={k: row[k] for k in meta_keys if k in row},
+    )
+
+
+def resolve_image(ctx: Context, value, name: str) -> str:
+    """A local image path: as given, under `images/`, or found by file name under the image root."""
+    path = ctx.image(value, name)
+    if not isinstance(value, str) or ctx.image_root is None or Path(path).exists():
+        return path
+    nested = ctx.image_root / "images" / value
+    if nested.exists():
+        return str(nested)
+    index = ctx.extra.get("by_name") or _index(ctx)
+    found = index.get(Path(value).name)
+    return str(found) if found else path
+
+
+def _index(ctx: Context) -> dict[str, Path]:
+    """File name -> path for every file under the image root (built once per load)."""
+    index = {p.name: p for p in ctx.image_root.rglob("*") if p.is_file()}
+    ctx.extra["by_name"] = index
+    return index
+
+
+def option_lines(choices: list[str] | tuple[str, ...]) -> str:
+    """ "A. first\\nB. second" for a question that lists its options."""
+    return "\n".join(f"{LETTERS[i]}. {option}" for i, option in enumerate(choices))

@@ -1,0 +1,244 @@
+"""Tasks: where a benchmark's rows come from, and how a row becomes a `Sample`.
+
+A `Task` names up to three sources, chosen with `source=`:
+
+- `papo`: the paper's evaluation data, the hub dataset PAPO-Galaxy/PAPO_eval (one split per
+  benchmark, ShareGPT rows: `messages` with the question as user turn and the gold answer as
+  assistant turn, `images` with file names inside the split's image zip);
+- `upstream`: the benchmark's own hub dataset, which carries the fields for official breakdowns;
+- `local`: a folder the user downloaded (`data_dir`), in the upstream repository's layout
+  (JSON or JSONL rows plus image files) or in the ShareGPT layout.
+
+Rows are converted by plain functions beside the task's data (`tasks/<name>.py`). A row that
+cannot be converted raises `DataError` naming the task and the row; `load` collects those as
+per-item errors instead of stopping, so one bad row never sinks a run.
+
+Hub datasets are read with `datasets.load_dataset` (cached under HF_HOME, honouring
+HF_HUB_OFFLINE); revisions are pinned by the `revision` field of a `Source` when known, and the
+revision actually used is recorded by `run` (issue 4). Nothing here runs at import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vgpo_eval.types import Sample
+
+SOURCES = ("papo", "upstream", "local")
+PAPO_EVAL = "PAPO-Galaxy/PAPO_eval"
+
+
+class DataError(Exception):
+    """A dataset, file or row that cannot be used; the message names the task and the item."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A hub dataset split (optionally a config, a pinned revision and an image zip in the repo)."""
+
+    dataset: str
+    split: str
+    config: str | None = None
+    revision: str | None = None  # None: the latest; `run` records the commit it resolved to
+    images_zip: str | None = None
+
+
+Convert = Callable[[dict, "Context"], Sample]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One benchmark: its sources, its row converters, its breakdown keys."""
+
+    name: str
+    title: str
+    suite: str  # "general", "vision_dependent" or "train"
+    upstream: Source | None
+    from_upstream: Convert
+    papo: Source | None = None
+    from_papo: Convert | None = None  # default: `rows.sharegpt_sample`
+    local_files: tuple[str, ...] = ()  # file names looked for in --data-dir, first found wins
+    from_local: Convert | None = None  # default: from_upstream, or sharegpt for ShareGPT rows
+    breakdowns: tuple[str, ...] = ()
+    keep: Callable[[dict], bool] | None = None  # row filter applied to upstream/local rows
+    notes: str = ""
+
+
+@dataclass
+class Context:
+    """What a converter needs besides the row: the task, the row's position, where images live."""
+
+    task: Task
+    index: int
+    image_root: Path | None = None
+    cache: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def image(self, value: Any, name: str) -> str:
+        """A local path for an image given as a path (relative to the image root), bytes or PIL image."""
+        if value is None:
+            raise DataError(f"{self.task.name} row {self.index}: no image")
+        if isinstance(value, str | os.PathLike):
+            path = Path(value)
+            return str(path if path.is_absolute() or self.image_root is None else self.image_root / path)
+        if isinstance(value, dict) and value.get("path") and not value.get("bytes"):
+            return self.image(value["path"], name)
+        folder = (self.cache or Path(".")) / self.task.name / "images"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{name.replace('/', '_')}.png"
+        if not target.exists():
+            _save_image(value, target)
+        return str(target)
+
+
+def _save_image(value: Any, target: Path) -> None:
+    data = value.get("bytes") if isinstance(value, dict) else value
+    if isinstance(data, bytes | bytearray):
+        target.write_bytes(data)
+    elif hasattr(data, "save"):
+        data.save(target)
+    else:
+        raise DataError(f"cannot store an image of type {type(data).__name__} at {target}")
+
+
+@dataclass
+class Loaded:
+    """The samples of one task, and the rows that could not be converted (with their errors)."""
+
+    task: Task
+    source: str
+    samples: list[Sample]
+    errors: list[str]
+
+
+def cache_dir() -> Path:
+    """Where extracted images and converted datasets live: $VGPO_CACHE, else ~/.cache/vgpo."""
+    return Path(os.environ.get("VGPO_CACHE", Path.home() / ".cache" / "vgpo"))
+
+
+def load(
+    task: Task, source: str = "papo", data_dir: str | Path | None = None, limit: int | None = None
+) -> Loaded:
+    """Read a task's rows from one source and convert them; bad rows become errors, not crashes."""
+    if source not in SOURCES:
+        raise DataError(f"{task.name}: unknown source {source!r}; choose one of {', '.join(SOURCES)}")
+    rows, root, convert = _rows(task, source, data_dir)
+    samples, errors, shared = [], [], {}  # `shared`: per-load state of the converters (an image index)
+    for index, row in enumerate(rows):
+        if task.keep is not None and source != "papo" and not task.keep(row):
+            continue
+        if limit is not None and len(samples) >= limit:
+            break
+        try:
+            samples.append(convert(row, Context(task, index, root, cache_dir(), shared)))
+        except (DataError, KeyError, TypeError, ValueError) as exc:
+            errors.append(f"{task.name} row {index}: {exc}" if not isinstance(exc, DataError) else str(exc))
+    return Loaded(task, source, samples, errors)
+
+
+def _rows(
+    task: Task, source: str, data_dir: str | Path | None
+) -> tuple[Iterator[dict], Path | None, Convert]:
+    from vgpo_eval.rows import sharegpt_sample
+
+    if source == "local":
+        if data_dir is None:
+            raise DataError(f"{task.name}: the local source needs --data-dir")
+        path = _find_local(task, Path(data_dir))
+        rows = read_rows(path)
+        first = next(iter(rows), {})
+        sharegpt = isinstance(first, dict) and "messages" in first
+        convert = task.from_local or (sharegpt_sample if sharegpt else task.from_upstream)
+        return iter(rows), path.parent, convert
+    spec = task.papo if source == "papo" else task.upstream or _dataset_override(task)
+    if spec is None:
+        hint = (
+            f" (use --source local --data-dir DIR with {', '.join(task.local_files)})"
+            if task.local_files
+            else ""
+        )
+        raise DataError(f"{task.name}: no {source} source is known{hint}")
+    rows = _hub_rows(task, spec)
+    root = _hub_images(task, spec) if spec.images_zip else None
+    convert = (task.from_papo or sharegpt_sample) if source == "papo" else task.from_upstream
+    return iter(rows), root, convert
+
+
+def _dataset_override(task: Task) -> Source | None:
+    """VGPO_<TASK>_DATASET="owner/name[:split]" names a hub copy for a task that has none."""
+    value = os.environ.get(f"VGPO_{task.name.upper()}_DATASET")
+    if not value:
+        return None
+    dataset, _, split = value.partition(":")
+    return Source(dataset, split or "test")
+
+
+def _find_local(task: Task, data_dir: Path) -> Path:
+    candidates = [data_dir / name for name in task.local_files] + [
+        data_dir / task.name / n for n in task.local_files
+    ]
+    for path in candidates:
+        if path.is_file():
+            return path
+    wanted = ", ".join(task.local_files) or "(no local layout is defined)"
+    raise DataError(f"{task.name}: none of {wanted} found in {data_dir} or {data_dir / task.name}")
+
+
+def read_rows(path: Path) -> list[dict]:
+    """Rows of a .json (a list, or a dict keyed by id), .jsonl or .parquet file."""
+    if path.suffix == ".jsonl":
+        with open(path, encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+    if path.suffix == ".parquet":
+        import datasets
+
+        return list(datasets.load_dataset("parquet", data_files=str(path), split="train"))
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    if isinstance(data, dict):
+        return [{"_key": key, **row} if isinstance(row, dict) else row for key, row in data.items()]
+    if isinstance(data, list):
+        return data
+    raise DataError(f"{path}: expected a list or a dict of rows")
+
+
+def _hub_rows(task: Task, spec: Source) -> list[dict]:
+    import datasets
+
+    try:
+        data = datasets.load_dataset(spec.dataset, spec.config, split=spec.split, revision=spec.revision)
+    except Exception as exc:  # noqa: BLE001 - datasets raises many kinds; all mean "not available"
+        offline = " (HF_HUB_OFFLINE is set: download it once with network, or use --source local)"
+        raise DataError(
+            f"{task.name}: cannot load {spec.dataset} split {spec.split}"
+            f"{' config ' + spec.config if spec.config else ''}: {type(exc).__name__}: {str(exc)[:300]}"
+            f"{offline if os.environ.get('HF_HUB_OFFLINE') == '1' else ''}"
+        ) from exc
+    return list(data)
+
+
+def _hub_images(task: Task, spec: Source) -> Path:
+    """Download and unpack the split's image zip once; return the folder the row paths are relative to."""
+    target = cache_dir() / "papo_eval" / spec.split
+    done = target / ".complete"
+    if not done.exists():
+        from huggingface_hub import hf_hub_download
+
+        try:
+            archive = hf_hub_download(
+                spec.dataset, spec.images_zip, repo_type="dataset", revision=spec.revision
+            )
+        except Exception as exc:  # noqa: BLE001
+            raise DataError(
+                f"{task.name}: cannot download {spec.images_zip} from {spec.dataset}: {exc}"
+            ) from exc
+        with zipfile.ZipFile(archive) as z:
+            z.extractall(target)
+        done.touch()
+    return target
