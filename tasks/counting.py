@@ -27,5 +27,6 @@ TASK = Task(
     ),
     upstream=Source("BUAADreamer/clevr_count_70k", "test"),
     from_upstream=to_sample,
+    size=200,
     local_files=("test.jsonl", "superclevr_test200_counting_problems.jsonl", "items.jsonl"),
 )

@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("--protocol", choices=sorted(PROTOCOLS), default="strict")
     one.set_defaults(run=_check)
 
+    listing = commands.add_parser("list", help="list tasks and suites: sources, sizes, what is cached")
+    listing.set_defaults(run=_list)
+
     args = parser.parse_args(argv)
     return args.run(args)
 
@@ -91,4 +94,33 @@ def _check(args: argparse.Namespace) -> int:
         id="cli", task="", question="", answer=args.answer, choices=args.choices, precision=args.precision
     )
     print(json.dumps(check(args.response, sample, args.protocol).to_dict(), ensure_ascii=False))
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from tasks import SUITES, TASKS
+    from vgpo_eval.task import cached
+
+    def where(spec) -> str:
+        return "-" if spec is None else f"{spec.dataset}:{spec.split}" + (f" ({spec.config})" if spec.config else "")
+
+    rows = [("task", "suite", "items", "papo source", "upstream source", "local files", "cached")]
+    for task in TASKS.values():
+        rows.append(
+            (
+                task.name,
+                task.suite,
+                str(task.size or "?"),
+                where(task.papo),
+                where(task.upstream),
+                ", ".join(task.local_files),
+                ", ".join(cached(task)) or "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    print("\nsuites:")
+    for name, members in SUITES.items():
+        print(f"  {name:<17} {', '.join(members)}")
     return 0

@@ -67,6 +67,7 @@ class Task:
     from_local: Convert | None = None  # default: from_upstream, or sharegpt for ShareGPT rows
     breakdowns: tuple[str, ...] = ()
     keep: Callable[[dict], bool] | None = None  # row filter applied to upstream/local rows
+    size: int | None = None  # items in the official evaluation split, where known
     notes: str = ""
 
 
@@ -168,6 +169,21 @@ def _rows(
     root = _hub_images(task, spec) if spec.images_zip else None
     convert = (task.from_papo or sharegpt_sample) if source == "papo" else task.from_upstream
     return iter(rows), root, convert
+
+
+def cached(task: Task) -> list[str]:
+    """Which of the task's hub sources are in the local caches (datasets' cache, our image cache)."""
+    hub = Path(os.environ.get("HF_DATASETS_CACHE") or Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "datasets")
+    found = []
+    for label, spec in (("papo", task.papo), ("upstream", task.upstream)):
+        if spec is None:
+            continue
+        stem = spec.dataset.replace("/", "___")
+        in_hub = hub.is_dir() and any(p.name.lower().startswith(stem.lower()) for p in hub.iterdir())
+        images_ok = spec.images_zip is None or (cache_dir() / "papo_eval" / spec.split / ".complete").exists()
+        if in_hub and images_ok:
+            found.append(label)
+    return found
 
 
 def _dataset_override(task: Task) -> Source | None:

@@ -1,0 +1,75 @@
+"""Prompts: a Sample -> chat messages, and images resized into the paper's pixel bounds.
+
+The paper's evaluation prompt (Qwen2.5-VL template, PAPER.md "Evaluation protocol"): system
+"You are a helpful assistant."; user = the image(s), then the question, a space and the
+instruction. The instruction is named by a variant: `lookback` (the default, Look-Back's
+script, which the paper says it follows) or `train` (the training prompt suffix, the other
+plausible choice). Backends render the messages with the processor's own chat template.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from vgpo_eval.task import DataError
+from vgpo_eval.types import Sample
+
+SYSTEM = "You are a helpful assistant."
+PROMPTS = {
+    "lookback": "You FIRST think about the reasoning process as an internal monologue and then provide the final "
+    "answer. The reasoning process MUST BE enclosed within <think> </think> tags. The final answer MUST BE put in "
+    "\\boxed{}.",
+    "train": "You first think through the reasoning process as an internal monologue, enclosed within <think> "
+    "</think> tags. Then, provide your final answer enclosed within \\boxed{}.",
+}
+MIN_PIXELS = 262_144  # 512 * 512
+MAX_PIXELS = 1_000_000  # evaluation; training allows up to 4,194,304
+
+
+def user_text(sample: Sample, variant: str = "lookback") -> str:
+    """The text of the user turn: the question, a space, the instruction."""
+    if variant not in PROMPTS:
+        raise ValueError(f"unknown prompt variant {variant!r}; choose one of {', '.join(PROMPTS)}")
+    return f"{sample.question} {PROMPTS[variant]}"
+
+
+def messages(sample: Sample, variant: str = "lookback", images: list[Any] | None = None) -> list[dict]:
+    """Chat messages in the transformers format; `images` (loaded PIL images) replace the paths if given."""
+    content = [{"type": "image", "image": img} for img in (images if images is not None else sample.images)]
+    content.append({"type": "text", "text": user_text(sample, variant)})
+    return [
+        {"role": "system", "content": [{"type": "text", "text": SYSTEM}]},
+        {"role": "user", "content": content},
+    ]
+
+
+def fit_pixels(width: int, height: int, min_pixels: int = MIN_PIXELS, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
+    """The size, aspect kept, whose area falls in [min_pixels, max_pixels] (unchanged when it already does)."""
+    area = width * height
+    if min_pixels <= area <= max_pixels:
+        return width, height
+    scale = math.sqrt((max_pixels if area > max_pixels else min_pixels) / area)
+    rounding = math.floor if area > max_pixels else math.ceil
+    return max(1, rounding(width * scale)), max(1, rounding(height * scale))
+
+
+def load_images(sample: Sample, min_pixels: int = MIN_PIXELS, max_pixels: int = MAX_PIXELS) -> list:
+    """The sample's images as RGB PIL images inside the pixel bounds; DataError naming the item if one is bad."""
+    from PIL import Image
+
+    out = []
+    for path in sample.images:
+        try:
+            with Image.open(path) as img:
+                img = img.convert("RGB")
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{sample.id}: cannot read image {path}: {exc}") from exc
+        size = fit_pixels(*img.size, min_pixels, max_pixels)
+        out.append(img if size == img.size else img.resize(size, Image.Resampling.BICUBIC))
+    return out
+
+
+def render(processor: Any, sample: Sample, variant: str = "lookback") -> str:
+    """The prompt text through the processor's chat template, ready for generation."""
+    return processor.apply_chat_template(messages(sample, variant), tokenize=False, add_generation_prompt=True)
