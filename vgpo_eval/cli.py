@@ -69,6 +69,17 @@ def main(argv: list[str] | None = None) -> int:
     listing = commands.add_parser("list", help="list tasks and suites: sources, sizes, what is cached")
     listing.set_defaults(run=_list)
 
+    lmms = commands.add_parser(
+        "export-lmms-eval",
+        help="write our tasks as lmms-eval task definitions, scored by our checkers",
+        description="Write DIR/vgpo_<task>.yaml + .jsonl for `lmms-eval --include_path DIR --tasks vgpo_<task>`.",
+    )
+    lmms.add_argument("out_dir", type=Path)
+    _data_arguments(lmms)
+    lmms.add_argument("--protocol", choices=sorted(PROTOCOLS), default="strict")
+    lmms.add_argument("--prompt", default="lookback", help="prompt variant: lookback (default) or train")
+    lmms.set_defaults(run=_export_lmms)
+
     args = parser.parse_args(argv)
     return args.run(args)
 
@@ -102,7 +113,11 @@ def _list(args: argparse.Namespace) -> int:
     from vgpo_eval.task import cached
 
     def where(spec) -> str:
-        return "-" if spec is None else f"{spec.dataset}:{spec.split}" + (f" ({spec.config})" if spec.config else "")
+        return (
+            "-"
+            if spec is None
+            else f"{spec.dataset}:{spec.split}" + (f" ({spec.config})" if spec.config else "")
+        )
 
     rows = [("task", "suite", "items", "papo source", "upstream source", "local files", "cached")]
     for task in TASKS.values():
@@ -123,4 +138,46 @@ def _list(args: argparse.Namespace) -> int:
     print("\nsuites:")
     for name, members in SUITES.items():
         print(f"  {name:<17} {', '.join(members)}")
+    return 0
+
+
+def _data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tasks", default="all", help="tasks or suites, comma-separated (default: all)")
+    parser.add_argument(
+        "--source", choices=("papo", "upstream", "local"), default="papo",
+        help="papo: the paper's evaluation data (default); upstream: the benchmarks' own hub datasets; "
+        "local: a folder given by --data-dir",
+    )  # fmt: skip
+    parser.add_argument("--data-dir", type=Path, help="folder holding the tasks' files (for --source local)")
+    parser.add_argument("--limit", type=int, help="at most this many items per task")
+
+
+def _load_tasks(args: argparse.Namespace) -> dict:
+    """{task name: samples} for the tasks named on the command line; bad rows are reported, not fatal."""
+    from tasks import resolve
+    from vgpo_eval.task import load
+
+    out = {}
+    for task in resolve(args.tasks):
+        loaded = load(task, args.source, args.data_dir, args.limit)
+        for error in loaded.errors[:5]:
+            print(f"warning: {error}", file=sys.stderr)
+        if len(loaded.errors) > 5:
+            print(f"warning: {task.name}: {len(loaded.errors) - 5} more bad rows", file=sys.stderr)
+        out[task.name] = loaded.samples
+    return out
+
+
+def _export_lmms(args: argparse.Namespace) -> int:
+    from vgpo_eval.lmms import export
+    from vgpo_eval.task import DataError
+
+    try:
+        samples = _load_tasks(args)
+    except (DataError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    names = export(args.out_dir, samples, args.protocol, args.prompt)
+    print(f"wrote {len(names)} lmms-eval tasks to {args.out_dir}: {', '.join(names)}")
+    print(f"run: lmms-eval --include_path {args.out_dir} --tasks {','.join(names)} --model ...")
     return 0

@@ -24,7 +24,9 @@ def accuracy(correct: Iterable[bool]) -> tuple[float, int]:
     return (100.0 * sum(values) / len(values) if values else 0.0), len(values)
 
 
-def breakdowns(keys: Iterable[str], scored: list[tuple[Sample, bool]]) -> dict[str, dict[str, dict[str, float]]]:
+def breakdowns(
+    keys: Iterable[str], scored: list[tuple[Sample, bool]]
+) -> dict[str, dict[str, dict[str, float]]]:
     """{key: {value: {"accuracy": %, "n": count}}} for each breakdown key present in the samples' meta."""
     out: dict[str, dict[str, dict[str, float]]] = {}
     for key in keys:
@@ -35,7 +37,9 @@ def breakdowns(keys: Iterable[str], scored: list[tuple[Sample, bool]]) -> dict[s
                 if item is not None:
                     groups[str(item)].append(correct)
         if groups:
-            out[key] = {v: dict(zip(("accuracy", "n"), accuracy(c), strict=True)) for v, c in sorted(groups.items())}
+            out[key] = {
+                v: dict(zip(("accuracy", "n"), accuracy(c), strict=True)) for v, c in sorted(groups.items())
+            }
     return out
 
 

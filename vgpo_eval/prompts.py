@@ -44,7 +44,9 @@ def messages(sample: Sample, variant: str = "lookback", images: list[Any] | None
     ]
 
 
-def fit_pixels(width: int, height: int, min_pixels: int = MIN_PIXELS, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
+def fit_pixels(
+    width: int, height: int, min_pixels: int = MIN_PIXELS, max_pixels: int = MAX_PIXELS
+) -> tuple[int, int]:
     """The size, aspect kept, whose area falls in [min_pixels, max_pixels] (unchanged when it already does)."""
     area = width * height
     if min_pixels <= area <= max_pixels:
@@ -72,4 +74,6 @@ def load_images(sample: Sample, min_pixels: int = MIN_PIXELS, max_pixels: int = 
 
 def render(processor: Any, sample: Sample, variant: str = "lookback") -> str:
     """The prompt text through the processor's chat template, ready for generation."""
-    return processor.apply_chat_template(messages(sample, variant), tokenize=False, add_generation_prompt=True)
+    return processor.apply_chat_template(
+        messages(sample, variant), tokenize=False, add_generation_prompt=True
+    )

@@ -173,7 +173,10 @@ def _rows(
 
 def cached(task: Task) -> list[str]:
     """Which of the task's hub sources are in the local caches (datasets' cache, our image cache)."""
-    hub = Path(os.environ.get("HF_DATASETS_CACHE") or Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "datasets")
+    hub = Path(
+        os.environ.get("HF_DATASETS_CACHE")
+        or Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "datasets"
+    )
     found = []
     for label, spec in (("papo", task.papo), ("upstream", task.upstream)):
         if spec is None:
@@ -196,8 +199,9 @@ def _dataset_override(task: Task) -> Source | None:
 
 
 def _find_local(task: Task, data_dir: Path) -> Path:
-    candidates = [data_dir / name for name in task.local_files] + [
-        data_dir / task.name / n for n in task.local_files
+    # a folder per task (data_dir/<task>/...) first, so one --data-dir can serve every task
+    candidates = [data_dir / task.name / n for n in task.local_files] + [
+        data_dir / n for n in task.local_files
     ]
     for path in candidates:
         if path.is_file():
