@@ -130,7 +130,7 @@ def test_adversarial_is_fast_and_safe(text: str) -> None:
     start = time.perf_counter()
     verdict = equivalent(text, "1")
     assert verdict is None or isinstance(verdict, bool)
-    assert time.perf_counter() - start < 0.05  # generous: about 0.5 ms on a laptop
+    assert time.perf_counter() - start < 1.0  # a hang detector, not a speed test (benchmarks/ measures speed)
 
 
 @pytest.mark.parametrize(

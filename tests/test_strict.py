@@ -112,6 +112,38 @@ CHOICES = [
     ("Final answer: B", "B", None, True),
     ("\\boxed{B}", "A", None, False),
 ]
+GROWN_FROM_FAILURES = [  # rules found by an independent labelled set; rows rephrased here
+    ("Reading the chart, the tallest bar is 7.\n\n**7**", "7", None, True),  # bold last line
+    ("The area is computed below, so it is 9 or so.\n\n**9 square units**", "9", None, True),
+    ("I would pick G: nothing else fits.", "G", list("ABCDEFGHIJ"), True),  # "I" is a pronoun here
+    ("I would pick G: nothing else fits.", "I", list("ABCDEFGHIJ"), False),
+    ("C and E belong to the first group.", "C, E", None, True),
+    ("The answer is A, C, and D.", "A, C, D", None, True),
+    ("answer: b, d", "B, D", None, True),
+    ("So the answer is both A and B.", "A, B", None, True),
+    ("The answer is 30, 40.", "C", ["3, 4", "4, 3", "30, 40", "40, 30"], True),  # exact option text wins
+    ("\\boxed{Both A and C}", "B", ["Acute", "Both A and C", "Cannot tell"], True),
+    ("\\boxed{25°}", "A", ["A: 25°", "B: 50°"], True),  # options that repeat their letter
+    ("So r ≈ 4.47.", "2\sqrt{5}", None, True),
+    ("Total = 12 + 30 = 42 metres", "42", None, True),
+    ("The rope is 1.2 km long.", "1200 metres", None, True),
+    ("Answer: 10 m/s", "36 km/h", None, True),
+    ("Answer: 10 m/s", "10 km/h", None, False),
+    ("The hypotenuse is $\\sqrt{8}$ cm.", "2\\sqrt{2}", None, True),
+    ("\\boxed{x \\ge 3}", "[3, \\infty)", None, True),
+    ("\\boxed{x > 3}", "[3, \\infty)", None, False),
+    ("The solution set is (−∞, 4).", "(-\\infty, 4)", None, True),
+    ("Hence $-2 < x \\le 5$.", "(-2, 5]", None, True),
+    ("Therefore $x < 0$ or $x > 2$.", "(-\\infty, 0) \\cup (2, \\infty)", None, True),
+    ("Therefore $x < 0$ or $x > 2$.", "(2, \\infty)", None, False),
+    ("The bearing of B from A is 120° T.", "120^\\circ T", None, True),
+    ("So the ball rolls right.", "right", None, True),
+    ("So the ball does not roll right.", "right", None, False),
+    ("The clock shows 3:15.", "3:15", None, True),
+    ("I count seven cars in the lot", "7", None, True),
+    ("The blue curve has the largest area. No.", "No", ["Yes", "No"], True),
+    ("Let me compute the width, which is 6 and the height is", "6", None, False),  # cut off
+]
 TEXT = [
     ("\\boxed{Yes}", "Yes", None, True),
     ("\\boxed{No}", "Yes", None, False),
@@ -144,7 +176,14 @@ COMMITMENT = [
 
 @pytest.mark.parametrize(
     "response, gold, choices, expected",
-    NUMBERS + PERCENT_UNITS_DEGREES + EXPRESSIONS + STRUCTURES + CHOICES + TEXT + COMMITMENT,
+    NUMBERS
+    + PERCENT_UNITS_DEGREES
+    + EXPRESSIONS
+    + STRUCTURES
+    + CHOICES
+    + TEXT
+    + COMMITMENT
+    + GROWN_FROM_FAILURES,
 )
 def test_strict(response, gold, choices, expected):
     sample = Sample(id="t/1", task="t", question="", answer=gold, choices=choices)

@@ -17,7 +17,7 @@ from vgpo_eval.quantity import normalize
 LETTERS = "ABCDEFGHIJ"
 _LETTER = r"\(?\s*([A-J])\s*\)?"
 _SINGLE = re.compile(r"^\(?\s*([A-Ja-j])\s*\)?[.:]?$")
-_MULTI = re.compile(rf"^{_LETTER}(?:\s*(?:,|;|&|/|and)\s*{_LETTER})+$")
+_MULTI = re.compile(rf"^(?:both\s+)?{_LETTER}(?:\s*(?:,\s*and|,|;|&|/|and)\s*{_LETTER})+$", re.I)
 _COMPACT = re.compile(r"^[A-J]{2,}$")
 _NAMED = re.compile(rf"^(?i:option|choice|answer)\s*:?\s*{_LETTER}$")
 _PUNCTUATED = re.compile(
@@ -43,6 +43,9 @@ def gold_letters(gold: str, choices: tuple[str, ...] | None) -> frozenset[str] |
 def pred_letters(pred: str, choices: tuple[str, ...] | None) -> frozenset[str] | None:
     """The option letters a predicted answer picks, or None when it picks none recognisably."""
     s = normalize(pred)
+    exact = _options_written(s, choices) if choices else None
+    if exact:  # an option's own text, even one that reads like letters ("Both A and C")
+        return exact
     letters = _letter_set(s, choices, allow_lower=True)
     if letters:
         return letters
@@ -67,16 +70,38 @@ def _letter_set(s: str, choices: tuple[str, ...] | None, allow_lower: bool) -> f
     if m and (allow_lower or m.group(1).isupper()):
         letter = m.group(1).upper()
         return frozenset(letter) if _valid(letter, choices) else None
-    if _MULTI.match(s) or _COMPACT.match(s):
-        letters = frozenset(re.findall(r"[A-J]", s))
-        return letters if all(_valid(x, choices) for x in letters) else None
-    return None
+    multi = _MULTI.match(s)
+    if _COMPACT.match(s):  # "ACD"
+        letters = frozenset(s)
+    elif multi and (allow_lower or s.upper() == s or s.lower().startswith("both")):
+        letters = frozenset(re.findall(r"\b[A-J]\b", re.sub(r"(?i)^both\s+|\band\b", " ", s).upper()))
+    else:
+        return None
+    return letters if letters and all(_valid(x, choices) for x in letters) else None
 
 
 def _valid(letter: str, choices: tuple[str, ...] | None) -> bool:
     return letter in LETTERS[: len(choices) if choices else len(LETTERS)]
 
 
+def _option_text(i: int, option: str) -> str:
+    """An option's text without a prefix repeating its own letter ("A: 25°" -> "25°")."""
+    m = re.match(rf"^\(?{LETTERS[i]}\)?\s*[.:)]\s*(.+)$", option.strip())
+    return m.group(1) if m else option
+
+
+def _options_written(text: str, choices: tuple[str, ...]) -> frozenset[str]:
+    """Letters of the options whose text is `text`, letter for letter (case and spacing aside)."""
+    key = " ".join(text.lower().split())
+    return frozenset(
+        LETTERS[i]
+        for i, option in enumerate(choices[: len(LETTERS)])
+        if " ".join(normalize(_option_text(i, option)).lower().split()) == key
+    )
+
+
 def _options_matching(text: str, choices: tuple[str, ...]) -> frozenset[str]:
-    """Letters of the options whose text states the same answer as `text`."""
-    return frozenset(LETTERS[i] for i, option in enumerate(choices[: len(LETTERS)]) if equal(option, text))
+    """Letters of the options whose text states the same answer as `text` (exact text first, then value)."""
+    return _options_written(text, choices) or frozenset(
+        LETTERS[i] for i, option in enumerate(choices[: len(LETTERS)]) if equal(_option_text(i, option), text)
+    )

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from vgpo_eval import expr, guard
-from vgpo_eval.quantity import Quantity, in_base_units, normalize, quantity
+from vgpo_eval.quantity import UNITS, Quantity, canonical_unit, in_base_units, normalize, quantity
 
 MAX_PARTS = 32
 _THOUSANDS = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
@@ -32,6 +32,14 @@ _ASSIGN = re.compile(
     r"^\s*((?:m?\\angle\s*)?[A-Za-z](?:_\{?\w+\}?)?(?:\s*\([^()=]*\))?|\\?[A-Za-z]+\s*[A-Z]{2,3})\s*=(?!=)\s*(.+)$"
 )
 _PM = re.compile(r"\\pm|±")
+_LT, _VAR = r"(?:<|\\lt|\\le)", r"[a-zA-Z]"
+_BETWEEN = re.compile(rf"(?P<lo>[^<>]+?)\s*(?P<lo_op>{_LT})\s*{_VAR}\s*(?P<hi_op>{_LT})\s*(?P<hi>[^<>]+)")
+_BELOW = re.compile(rf"{_VAR}\s*(?P<hi_op>{_LT})\s*(?P<hi>[^<>]+)")
+_ABOVE = re.compile(rf"{_VAR}\s*(?P<lo_op>>|\\gt|\\ge)\s*(?P<lo>[^<>]+)")
+_INTERVAL_HINT = re.compile(r"\\infty|\\cup|∞|∪|\\le|\\ge|≤|≥|<|>")
+_DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\circ|\\degree")
+_TRAILING_UNIT = re.compile(r"(.+?)\s+([a-zA-Z]+(?:/[a-zA-Z]+)?(?:\^\{?[23]\}?)?)")
+_NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|isn't|doesn't|cannot|can't)\b", re.I)
 _WORDS = re.compile(r"[A-Za-z]{3,}")
 _CLOCK = re.compile(r"\d:\d\d")
 
@@ -48,6 +56,10 @@ class Parts:
 
 def equal(gold: str, pred: str, precision: int | None = None) -> bool:
     """Whether `pred` states the same answer as `gold` (see the module docstring)."""
+    if _INTERVAL_HINT.search(gold + pred):  # "x \\le 2" answers "(-\\infty, 2]"
+        gi, pi = intervals(gold), intervals(pred)
+        if gi and pi:
+            return _same_intervals(gi, pi, precision)
     g, p = parts(gold), parts(pred)
     if len(g.items) == 1 and len(p.items) == 1:
         return scalar_equal(g.items[0], p.items[0], precision)
@@ -65,6 +77,60 @@ def equal(gold: str, pred: str, precision: int | None = None) -> bool:
     if p.brackets != g.brackets and not (p.brackets == "" and g.brackets in ("()", "[]")):
         return False
     return all(scalar_equal(a, b, precision) for a, b in zip(g.items, p.items, strict=True))
+
+
+def answer_count(gold: str) -> int:
+    """How many values a gold answer has (roots, coordinates, intervals of a union)."""
+    return max(len(parts(gold).items), len(intervals(gold) or ()))
+
+
+def intervals(answer: str) -> list[tuple[str, str, str, str]] | None:
+    """(open, low, high, close) for each interval of "(a, b]", "a \\le x < b", "x > 3", joined by \\cup or "or"."""
+    out = []
+    for piece in re.split(r"\\cup|\s+or\s+", normalize(answer)):
+        piece = piece.strip()
+        brackets, inner = _outer_brackets(piece)
+        ends = _split_top(inner, ",") if brackets and brackets != "{}" else []
+        if len(ends) == 2:
+            out.append((brackets[0], ends[0], ends[1], brackets[1]))
+            continue
+        m = _BETWEEN.fullmatch(piece) or _BELOW.fullmatch(piece) or _ABOVE.fullmatch(piece)
+        if not m:
+            return None
+        d = m.groupdict()
+        out.append(
+            (
+                "[" if d.get("lo_op") in ("\\le", "\\ge") else "(",
+                d.get("lo") or "-\\infty",
+                d.get("hi") or "\\infty",
+                "]" if d.get("hi_op") in ("\\le", "\\ge") else ")",
+            )
+        )
+    return out
+
+
+def _same_intervals(gold: list, pred: list, precision: int | None) -> bool:
+    if len(gold) != len(pred):
+        return False
+    unused = list(pred)
+    for g in gold:
+        match = next((i for i, p in enumerate(unused) if _same_interval(g, p, precision)), None)
+        if match is None:
+            return False
+        unused.pop(match)
+    return True
+
+
+def _same_interval(g: tuple, p: tuple, precision: int | None) -> bool:
+    if (g[0], g[3]) != (p[0], p[3]):
+        return False
+    return all(
+        _endpoint(a) == _endpoint(b) or scalar_equal(a, b, precision) for a, b in ((g[1], p[1]), (g[2], p[2]))
+    )
+
+
+def _endpoint(value: str) -> str:
+    return re.sub(r"\s+|^\+", "", value).replace("\\inf", "\\infty").replace("\\inftyty", "\\infty")
 
 
 def parts(answer: str) -> Parts:
@@ -151,12 +217,30 @@ def scalar_equal(gold: str, pred: str, precision: int | None = None) -> bool:
         return False
     if g.lower() == p.lower():
         return True
+    if _compact(g) == _compact(p):  # "315^\\circ T" = "315° T"
+        return True
     gq, pq = quantity(g), quantity(p)
     if gq is not None and pq is not None:
         return numbers_equal(gq, pq, precision)
+    (g_core, g_unit), (p_core, p_unit) = _split_unit(g), _split_unit(p)
+    if (g_unit or p_unit) and (g_unit == p_unit or not g_unit or not p_unit):  # "\\sqrt{50} cm"
+        return scalar_equal(g_core, p_core, precision)
     if _is_text(g) or _is_text(p):
         return text_equal(g, p)
     return expressions_equal(g, p, pq)
+
+
+def _compact(s: str) -> str:
+    return re.sub(r"\s+", "", _DEGREES.sub("°", s)).lower()
+
+
+def _split_unit(s: str) -> tuple[str, str | None]:
+    """("\\sqrt{50}", "cm") for "\\sqrt{50} cm": a known unit after a formula; (s, None) otherwise."""
+    m = _TRAILING_UNIT.fullmatch(s)
+    if not m or _is_text(m.group(1)):
+        return s, None
+    unit = canonical_unit(m.group(2))
+    return (m.group(1), unit) if unit.split("^")[0] in UNITS or unit in ("unit", "units") else (s, None)
 
 
 def numbers_equal(gold: Quantity, pred: Quantity, precision: int | None = None) -> bool:
@@ -209,6 +293,8 @@ def text_equal(gold: str, pred: str) -> bool:
     g, p = _words(gold), _words(pred)
     if g in ("yes", "no") and p.split(" ")[0] in ("yes", "no"):
         return g == p.split(" ")[0]
+    if " " not in g and 1 < len(p.split()) <= 8 and not _NEGATION.search(p):
+        return p.split()[-1] == g  # "the box moves left" answers "left"
     return g == p
 
 

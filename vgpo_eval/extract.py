@@ -34,15 +34,27 @@ _STRONG_CUE = re.compile(
     r"|\banswer\s*[:=]",
     re.I,
 )
-_WEAK_CUE = re.compile(r"\b(?:therefore|thus|hence|so)\b,?", re.I)
+_WEAK_CUE = re.compile(r"\b(?:therefore|thus|hence|so)\b,?", re.I)  # looked for in the last line only
 _SENTENCE_END = re.compile(r"\.(?=\s|$)|\n")
-_OPTION = re.compile(r"\b(?i:option|choice)\s*\(?\s*([A-J])\s*\)?(?![A-Za-z])")
+_OPTION = re.compile(r"\b(?i:option|choice|pick|choose|select|go with)\s*\(?\s*([A-J])\s*\)?(?![A-Za-z])")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _MATH = re.compile(r"\$([^$]+)\$")
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+_NUMBERS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen twenty"
+)
+_VALUE = re.compile(rf"\d+:\d\d|-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|\b(?:{'|'.join(_NUMBERS.split())})\b", re.I)
 _HEDGE_GAP = re.compile(r"\bor\b", re.I)
 _JOIN_GAP = re.compile(r"^\s*(?:,|;|&|and|,\s*and)\s*$", re.I)
-_IS = re.compile(r"\s(?:is|are|equals|=)\s", re.I)
+_IS = re.compile(r"\s(?:is|are|equals|was|were)\s|\s(?:≈|\\approx)\s|(?<=\d)\s=\s(?=[^=]*$)", re.I)
+_LEADING_LETTERS = re.compile(
+    r"^(?:both\s+|options?\s+|choices?\s+)?(\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)*)\s+"
+    r"(?:is|are|belongs?|fits?|follows?|matches|match|satisf\w*|contains?|completes?)\b"  # not "I would"
+)
+_DANGLING = re.compile(
+    r"\b(?:and|or|the|a|an|of|is|are|to|with|so|then|because|which|that|by|for|in|on|as|be|we|let|since)$",
+    re.I,
+)
+_CLOSING_YES_NO = re.compile(r"(?:^|[.!?]\s+)(yes|no)[.!]?$", re.I)
 
 
 @dataclass(frozen=True)
@@ -151,43 +163,44 @@ def _last_answer_tag(text: str) -> tuple[str, int] | None:
 
 
 def _unmarked(region: str) -> Extraction:
-    """No box or tag: an "answer is" sentence, a conclusion, or a short last line."""
+    """No box or tag: an "answer is" sentence, else the last line (its bold, its conclusion, its value)."""
     strong = list(_STRONG_CUE.finditer(region))
     if strong:
         span = _distill(_sentence(region, strong[-1].end()))
         if span:
             return Extraction(span, "cue")
-    if not region.strip():
-        return Extraction(None, "none")
-    if not _ends_cleanly(region):  # cut off mid-sentence: only an explicit "answer is" counts
-        return Extraction(None, "truncated")
-    weak = list(_WEAK_CUE.finditer(region))
-    if weak:
-        span = _distill(_sentence(region, weak[-1].end()))
-        if span:
-            return Extraction(span, "conclusion")
     lines = [line.strip() for line in region.strip().splitlines() if line.strip()]
     if not lines:
         return Extraction(None, "none")
     last = lines[-1]
+    if _cut_off(last):  # cut off mid-sentence: only an explicit "answer is" counts
+        return Extraction(None, "truncated")
     bold = _BOLD.findall(last)
     if bold:
-        return Extraction(_distill(bold[-1]) or None, "last_line")
-    if len(last) <= 30:
-        return Extraction(_distill(last) or None, "last_line")
+        return Extraction(_distill(bold[-1]), "last_line")
+    weak = list(_WEAK_CUE.finditer(last))
+    if weak:
+        span = _distill(_sentence(last, weak[-1].end()))
+        if span:
+            return Extraction(span, "conclusion")
+    closing = _CLOSING_YES_NO.search(last)
+    if closing:  # "... area under the curve. Yes."
+        return Extraction(closing.group(1), "last_line")
     span = _distill(last)
     if span and len(span) <= 30:
         return Extraction(span, "last_line")
-    numbers = _NUMBER.findall(_MATH.sub(" ", last))
-    if len(numbers) == 1 and not _MATH.search(last):  # "There are 5 apples in the basket."
-        return Extraction(numbers[0].rstrip(","), "last_line")
     return Extraction(None, "none")
 
 
-def _ends_cleanly(region: str) -> bool:
-    """Whether the text ends like a finished answer: punctuation, a closing bracket, or a short line."""
-    tail = region.rstrip()
-    return bool(tail) and (tail[-1] in ".!?)]}$*\"'" or len(tail.splitlines()[-1]) <= 30)
+def _cut_off(line: str) -> bool:
+    """Whether a last line stops mid-sentence: on a connector word, an operator, or inside a formula."""
+    tail = line.rstrip().rstrip("*").rstrip()  # a closing "**" is markdown, not an operator
+    return not tail or bool(
+        _DANGLING.search(tail)
+        or tail.count("$") % 2
+        or tail.count("{") > tail.count("}")
+        or tail[-1] in "+-*/=,:(["
+    )
 
 
 def _sentence(text: str, start: int) -> str:
@@ -199,11 +212,14 @@ def _sentence(text: str, start: int) -> str:
 
 
 def _distill(span: str) -> str | None:
-    """Reduce a concluding sentence to its answer: an option letter, the part after "is", a formula."""
+    """Reduce a concluding sentence to its answer: option letters, the part after "is" / "=", a formula."""
     span = span.replace("**", "").strip()
     option = _OPTION.search(span)
     if option:
         return option.group(1).upper()
+    leading = _LEADING_LETTERS.match(span)
+    if leading:  # "B and D belong to the green category", "Both A and B contain ..."
+        return leading.group(1)
     parts = _IS.split(_outside_math(span))
     if len(parts) > 1:
         span = span[len(span) - len(parts[-1]) :]
@@ -211,9 +227,10 @@ def _distill(span: str) -> str | None:
         span = _MATH.sub(lambda m: m.group(1), span)  # "$1$ and $-2$" -> "1 and -2"
     span = re.sub(r"^(?:approximately|about|around|roughly|exactly)\s+", "", span.strip(), flags=re.I)
     span = span.strip().rstrip(".;:,!").strip()
-    number = _NUMBER.search(span)
-    if len(re.findall(r"[A-Za-z]{2,}", _MATH.sub(" ", span))) >= 3 and number:
-        return number.group(0).rstrip(",")  # still a sentence ("5 apples in the basket"): its number
+    values = _VALUE.findall(_MATH.sub(" ", span))
+    if values and len(re.findall(r"[A-Za-z]{2,}", _MATH.sub(" ", span))) >= 3:  # still a sentence: its value
+        digits = [v for v in values if v[-1].isdigit()]  # "12 sequences meeting the three conditions": 12
+        return (digits or values)[0].rstrip(",")
     if len(span) > 40 and " " in span:
         return None
     return span or None

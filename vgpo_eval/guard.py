@@ -3,7 +3,7 @@
 math-verify's own timeout uses SIGALRM, which only works in the main thread of the main
 interpreter; lmms-eval and RL reward workers call checkers from threads, and
 `multiprocessing` refuses to start children from daemonic pool workers. So a guarded call
-runs in a long-lived helper process (`python -m vgpo_eval.guard`) that speaks pickled frames
+runs in a long-lived helper process (`vgpo_eval.guard._serve`) that speaks pickled frames
 over its stdin/stdout; a call that overruns its limit gets its helper killed, and the caller
 gets `GuardTimeout`. This works the same from the main thread, threads and processes.
 
@@ -84,7 +84,13 @@ class _Helper:
     def __init__(self):
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "vgpo_eval.guard", *PRELOAD],
+            # "-c", not "-m": running a module of an already-imported package makes runpy warn
+            [
+                sys.executable,
+                "-c",
+                "import sys; from vgpo_eval.guard import _serve; _serve(sys.argv[1:])",
+                *PRELOAD,
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -168,7 +174,3 @@ def _serve(preload: list[str]) -> None:
         except BaseException as exc:  # noqa: BLE001 - everything goes back to the caller
             value = (False, f"{type(exc).__name__}: {exc}"[:2000])
         tx.send(value)
-
-
-if __name__ == "__main__":
-    _serve(sys.argv[1:])

@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from vgpo_eval import guard, reference
 from vgpo_eval.choices import gold_letters, pred_letters
-from vgpo_eval.compare import equal, parts
+from vgpo_eval.compare import answer_count, equal, parts
 from vgpo_eval.extract import final_answer
 from vgpo_eval.quantity import quantity
 from vgpo_eval.types import Sample, Verdict
@@ -46,7 +46,7 @@ def strict(text: str, sample: Sample) -> Verdict:
             return Verdict(
                 pred_letters(found.answer, sample.choices) == gold, found.answer, f"choice:{found.how}"
             )
-        if _OR.search(found.answer) and len(parts(sample.answer).items) == 1:
+        if _OR.search(found.answer) and answer_count(sample.answer) == 1:
             return Verdict(False, found.answer, f"hedge:{found.how}")
         correct = equal(sample.answer, found.answer, sample.precision)
     return Verdict(correct, found.answer, f"{kind(sample.answer)}:{found.how}")

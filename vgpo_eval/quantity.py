@@ -19,6 +19,7 @@ MAX_EXPONENT = 400
 UNITS: dict[str, tuple[str, float]] = {
     "mm": ("length", 1e-3), "millimeter": ("length", 1e-3), "cm": ("length", 1e-2),
     "centimeter": ("length", 1e-2), "dm": ("length", 0.1), "m": ("length", 1.0), "meter": ("length", 1.0),
+    "metre": ("length", 1.0), "centimetre": ("length", 1e-2), "millimetre": ("length", 1e-3), "kilometre": ("length", 1e3),
     "km": ("length", 1e3), "kilometer": ("length", 1e3), "in": ("length", 0.0254),
     "inch": ("length", 0.0254), "ft": ("length", 0.3048), "foot": ("length", 0.3048),
     "feet": ("length", 0.3048), "yd": ("length", 0.9144), "yard": ("length", 0.9144),
@@ -31,6 +32,8 @@ UNITS: dict[str, tuple[str, float]] = {
     "hour": ("time", 3600.0), "day": ("time", 86400.0), "week": ("time", 604800.0),
     "mg": ("mass", 1e-6), "g": ("mass", 1e-3), "gram": ("mass", 1e-3), "kg": ("mass", 1.0),
     "kilogram": ("mass", 1.0), "lb": ("mass", 0.45359237), "pound": ("mass", 0.45359237),
+    "m/s": ("speed", 1.0), "cm/s": ("speed", 0.01), "km/h": ("speed", 1 / 3.6), "km/hr": ("speed", 1 / 3.6),
+    "kmph": ("speed", 1 / 3.6), "mph": ("speed", 0.44704), "mi/h": ("speed", 0.44704),
     "degree": ("angle", 1.0), "radian": ("angle", 57.29577951308232), "rad": ("angle", 57.29577951308232),
 }  # fmt: skip
 NUMBER_WORDS = {
@@ -62,6 +65,8 @@ NUMBER_WORDS = {
     )
 } | {"none": 0, "no": 0, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80}
 
+_UNICODE = str.maketrans({"−": "-", "–": "-", "∞": "\\infty ", "≤": "\\le ", "≥": "\\ge ", "∠": "\\angle ",
+                          "×": "\\times ", "·": "\\cdot ", "π": "\\pi ", "∪": "\\cup "})  # fmt: skip
 _WRAPPERS = re.compile(
     r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|operatorname|mbox|bm)\s*\{([^{}]*)\}"
 )
@@ -90,7 +95,8 @@ class Quantity:
 
 def normalize(text: str) -> str:
     """Strip the LaTeX that never changes an answer's meaning: delimiters, spacing, text wrappers."""
-    s = text.strip()
+    s = text.strip().translate(_UNICODE)
+    s = s.replace("\\leq", "\\le").replace("\\geq", "\\ge").replace("<=", "\\le ").replace(">=", "\\ge ")
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\cfrac", "\\frac")
     s = s.replace("\\$", "").replace("$", "").replace("**", "")
     for _ in range(3):  # nested wrappers, a few levels at most
@@ -160,7 +166,7 @@ def _looks_like_unit(rest: str) -> bool:
 
     A single letter is a unit only when it is a known one (m, s, h, g, l): "5x" is an expression.
     """
-    if not re.fullmatch(r"(?:[a-zA-Z]+\.?)(?:\s*\^\s*\{?[23]\}?)?(?:\s+[a-zA-Z]+){0,2}", rest):
+    if not re.fullmatch(r"(?:[a-zA-Z]+(?:/[a-zA-Z]+)?\.?)(?:\s*\^\s*\{?[23]\}?)?(?:\s+[a-zA-Z]+){0,2}", rest):
         return False
     return len(re.sub(r"[^a-zA-Z]", "", rest)) > 1 or canonical_unit(rest).split("^")[0] in UNITS
 
@@ -175,6 +181,9 @@ def canonical_unit(unit: str) -> str:
     m = re.fullmatch(r"(?:cubic) (\w+)", u)
     if m:
         u = m.group(1) + "^3"
+    first = u.split(" ")[0]
+    if u not in UNITS and " " in u and (first in UNITS or first.rstrip("s") in UNITS):
+        u = first  # "km long", "cm tall"
     base, _, power = u.partition("^")
     if base not in UNITS and base.endswith("s") and base[:-1] in UNITS:
         base = base[:-1]

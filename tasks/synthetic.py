@@ -1,0 +1,414 @@
+"""Synthetic datasets for every task, in each benchmark's real row schema, with pictures and known golds.
+
+Tests and the offline CPU demo need rows for every task without network. This module draws small
+pictures with PIL (shapes to count, bar charts, right triangles, triangles with labelled angles,
+rectangles with labelled sides), computes each gold from the numbers it drew, and writes the rows
+in the local layout the task's `local_files` names: the benchmark's upstream rows in its first
+local file (`schema="upstream"`), or PAPO_eval's ShareGPT rows in its first .jsonl file
+(`schema="papo"`), images beside. `answers.json` maps each sample id to its gold. Write one schema
+per folder (the task's first local file wins when both are there).
+
+    python -m tasks.synthetic /tmp/synth --n 4 --schema upstream
+    vgpo_eval.task.load(TASKS["counting"], "local", "/tmp/synth")
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from tasks import TASKS, resolve
+from vgpo_eval.rows import LETTERS
+
+SCHEMAS = ("upstream", "papo")
+KINDS = ("circle", "square", "triangle")
+COLORS = ("red", "blue", "green", "orange", "purple", "brown")
+FRUITS = ("apple", "pear", "plum", "fig", "kiwi", "lime", "date", "peach", "mango", "grape")
+VERSIONS = ("Text Dominant", "Text Lite", "Vision Intensive", "Vision Dominant", "Vision Only")
+TRIPLES = ((3, 4), (6, 8), (5, 12), (8, 15), (9, 12))
+LEGS = ((2, 3), (2, 5), (3, 5), (4, 5), (5, 6), (3, 8))  # a^2 + b^2 square-free: an irrational hypotenuse
+KEYED = ("mathvista", "logicvista")  # their upstream files are dicts keyed by the row id
+MATHVISTA_META = {  # chart: True for a bar chart, False for a geometry diagram
+    True: {"task": "figure question answering", "context": "bar chart", "skills": ["statistical reasoning"]},
+    False: {
+        "task": "geometry problem solving",
+        "context": "geometry diagram",
+        "skills": ["geometry reasoning"],
+    },
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One picture, its question, its gold value (the option text for multiple choice), its options."""
+
+    image: Image.Image
+    question: str
+    value: str
+    options: list[str] | None = None
+    given: str = ""  # the drawn data in words, for question versions that state it
+
+    @property
+    def gold(self) -> str:
+        return LETTERS[self.options.index(self.value)] if self.options else self.value
+
+    @property
+    def prompt(self) -> str:
+        """The question with its options written in, as a ShareGPT user turn carries it."""
+        lines = [f"{LETTERS[i]}. {option}" for i, option in enumerate(self.options or ())]
+        return self.question + ("\nChoices:\n" + "\n".join(lines) if lines else "")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One synthetic row: the upstream row, its pictures (relative path -> image), its id and gold."""
+
+    upstream: dict
+    images: dict[str, Image.Image]
+    ident: str  # the id the task's converter gives the upstream row, after "<task>/"
+    gold: str  # canonical: the option letter(s), else the value
+    prompt: str  # the ShareGPT user turn
+
+
+def _canvas(width: int = 160, height: int = 120) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+    image = Image.new("RGB", (width, height), "white")
+    return image, ImageDraw.Draw(image)
+
+
+def _label(draw: ImageDraw.ImageDraw, *labels: tuple[tuple[int, int], str]) -> None:
+    for xy, text in labels:
+        draw.text(xy, text, fill="black")
+
+
+def _shape(draw: ImageDraw.ImageDraw, kind: str, box: tuple[int, int, int, int], color: str) -> None:
+    x0, y0, x1, y1 = box
+    if kind == "circle":
+        draw.ellipse(box, fill=color)
+    elif kind == "square":
+        draw.rectangle(box, fill=color)
+    else:
+        draw.polygon([((x0 + x1) // 2, y0), (x1, y1), (x0, y1)], fill=color)
+
+
+def _shapes(rng: random.Random, kinds: list[str]) -> Image.Image:
+    """Shapes in distinct cells of a 4x3 grid of 32 px, so that no two touch (at most 12)."""
+    image, draw = _canvas(128, 96)
+    for kind, cell in zip(kinds, rng.sample(range(12), len(kinds)), strict=True):
+        x, y = cell % 4 * 32 + 6, cell // 4 * 32 + 6
+        _shape(draw, kind, (x, y, x + 20, y + 20), rng.choice(COLORS))
+    return image
+
+
+def _panels(contents: list[list[str]]) -> Image.Image:
+    """Four panels labelled A-D, each holding up to four black shapes (LogicVista draws its options)."""
+    image, draw = _canvas(160, 62)
+    for p, kinds in enumerate(contents):
+        draw.rectangle((p * 40 + 2, 2, p * 40 + 38, 46), outline="black")
+        _label(draw, ((p * 40 + 17, 48), LETTERS[p]))
+        for j, kind in enumerate(kinds):
+            x, y = p * 40 + 6 + j % 2 * 16, 6 + j // 2 * 20
+            _shape(draw, kind, (x, y, x + 12, y + 12), "black")
+    return image
+
+
+def _caption(image: Image.Image, lines: list[str]) -> Image.Image:
+    """The picture with text lines below it (a question drawn into the image)."""
+    out, draw = _canvas(image.width, image.height + 12 * len(lines))
+    out.paste(image)
+    _label(draw, *(((4, image.height + 12 * j), line) for j, line in enumerate(lines)))
+    return out
+
+
+def _options(rng: random.Random, gold: int, k: int, fmt: str = "{}", step: int = 1) -> list[str]:
+    """k distinct positive multiples of `step` near the gold, the gold at a random position."""
+    pool = [v * step for v in range(max(1, gold // step - k), gold // step + k + 1) if v * step != gold]
+    values = rng.sample(pool, k - 1)
+    values.insert(rng.randrange(k), gold)
+    return [fmt.format(v) for v in values]
+
+
+def _count(rng: random.Random, mixed: bool = False, n_options: int = 0) -> Problem:
+    """k shapes; mixed: count every item, else count one kind among up to three distractors."""
+    k, kind = rng.randint(2, 8), rng.choice(KINDS)
+    if mixed:
+        kinds = [rng.choice(KINDS) for _ in range(k)]
+    else:
+        kinds = [kind] * k + [rng.choice([x for x in KINDS if x != kind]) for _ in range(rng.randint(0, 3))]
+    question = f"How many {'item' if mixed else kind}s are there in the image?"
+    return Problem(_shapes(rng, kinds), question, str(k), _options(rng, k, n_options) if n_options else None)
+
+
+def _bars(rng: random.Random, ask: str, n_options: int = 4) -> Problem:
+    """A bar chart of four fruits with distinct values written on the bars; ask: label, value or list."""
+    labels, values = rng.sample(FRUITS[:6], 4), rng.sample(range(1, 10), 4)
+    image, draw = _canvas()
+    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+        draw.rectangle((8 + i * 38, 100 - 8 * value, 32 + i * 38, 100), fill=COLORS[i])
+        _label(draw, ((16 + i * 38, 88 - 8 * value), str(value)), ((8 + i * 38, 104), label))
+    tallest = labels[values.index(max(values))]
+    if ask == "label":
+        options = labels + [f for f in rng.sample(FRUITS, len(FRUITS)) if f not in labels][: n_options - 4]
+        return Problem(image, "Which fruit has the tallest bar?", tallest, rng.sample(options, n_options))
+    if ask == "value":
+        return Problem(image, "What is the value of the tallest bar?", str(max(values)))
+    return Problem(image, "List the values of the bars from left to right.", str(values))
+
+
+def _hypotenuse(rng: random.Random, form: str = "int") -> Problem:
+    """A right triangle with its legs labelled; x is the hypotenuse (form: int, float or sqrt)."""
+    a, b = rng.choice(TRIPLES if form == "int" else LEGS)
+    c2 = a * a + b * b
+    image, draw = _canvas()
+    draw.polygon([(30, 100), (130, 100), (30, 20)], outline="black")
+    draw.rectangle((30, 92, 38, 100), outline="black")
+    _label(draw, ((14, 54), str(a)), ((76, 104), str(b)), ((84, 50), "x"))
+    value = {"int": str(math.isqrt(c2)), "float": f"{math.sqrt(c2):.1f}", "sqrt": f"\\sqrt{{{c2}}}"}[form]
+    return Problem(image, "The legs of the right triangle are labelled. Find x, its hypotenuse.", value)
+
+
+def _angle(rng: random.Random, n_options: int = 0, unknown: str = "?") -> Problem:
+    """Triangle ABC with angles A and B labelled in degrees; the gold is angle C."""
+    a, b = rng.sample(range(30, 80, 5), 2)
+    image, draw = _canvas()
+    draw.polygon([(20, 100), (140, 100), (60, 20)], outline="black")
+    _label(draw, ((8, 100), "A"), ((144, 100), "B"), ((56, 6), "C"), ((54, 32), unknown))
+    _label(draw, ((32, 86), f"{a}°"), ((108, 86), f"{b}°"))
+    c = 180 - a - b
+    options = _options(rng, c, n_options, "{}°", step=5) if n_options else None
+    given = f"angle A = {a}°, angle B = {b}°"
+    return Problem(image, "Find the measure of angle C.", f"{c}°" if options else str(c), options, given)
+
+
+def _rectangle(length: int, width: int) -> Image.Image:
+    image, draw = _canvas()
+    height = max(16, round(70 * width / length))
+    draw.rectangle((20, 30, 110, 30 + height), outline="black")
+    _label(draw, ((50, 16), f"{length} cm"), ((114, 24 + height // 2), f"{width} cm"))
+    return image
+
+
+def _perimeter(rng: random.Random) -> Problem:
+    length, width = rng.randint(4, 12), rng.randint(2, 3)
+    question = "What is the perimeter of the rectangle, in cm?"
+    return Problem(_rectangle(length, width), question, str(2 * (length + width)))
+
+
+def _mathverse(rng: random.Random, n: int, versions: tuple[str, ...] = VERSIONS) -> list[Row]:
+    """Triangle-angle problems, alternately multi-choice and free-form, cycling through `versions`."""
+    rows = []
+    for i in range(n):
+        version, multi, problem = versions[i % len(versions)], i % 2 == 0, i + 1
+        p, k = _angle(rng, 4 if multi else 0), VERSIONS.index(version) + 1
+        choices = "\nChoices:\n" + "\n".join(f"{LETTERS[j]}:{o}" for j, o in enumerate(p.options or ()))
+        text = {
+            "Text Dominant": f"As shown in the figure, in triangle ABC, {p.given}. {p.question}",
+            "Text Lite": f"In triangle ABC, {p.given.split(',')[0]}. {p.question}",
+            "Vision Intensive": f"In triangle ABC, {p.question[0].lower()}{p.question[1:]}",
+        }.get(version, p.question if version == "Vision Dominant" else "")
+        question = text + (choices if multi and text else "")
+        ask = "the correct option letter, e.g., A, B, C, D" if multi else "the final value, e.g., 1, 2.5, 300"
+        cot = f"first conduct reasoning, and then answer the question and provide {ask}, at the end."
+        lead = "Please" if text else "According to the question shown in the image, please"
+        query = f"{lead} {cot}" + (f"\nQuestion: {question}" if text else "")
+        image = p.image if text else _caption(p.image, [p.question, choices[10:].replace("\n", "  ")])
+        folder = "images_version_1-4" if k <= 3 else f"images_version_{k + 1}"
+        row = {"sample_index": str(i * 5 + k), "problem_index": str(problem), "problem_version": version}
+        row |= {"question": question, "image": f"{folder}/image_{problem}.png", "answer": p.gold}
+        row |= {"question_type": "multi-choice" if multi else "free-form", "query_cot": query}
+        row |= {"metadata": {"source": "synthetic", "subject": "Plane Geometry", "subfield": "Angle"}}
+        prompt = question or p.question + (choices if multi else "")
+        rows.append(Row(row, {f"images/{row['image']}": image}, row["sample_index"], p.gold, prompt))
+    return rows
+
+
+def _groups(n: int) -> list[int]:
+    """Group sizes summing to n: whole 2-step (3 rows) and 3-step (4 rows) problems where possible."""
+    for two in range(n // 3, -1, -1):
+        if (n - 3 * two) % 4 == 0:
+            return [3] * two + [4] * ((n - 3 * two) // 4)
+    return [3] * (n // 3 + 1)  # n = 1, 2 or 5: the last group is cut short
+
+
+def _wemath(rng: random.Random, n: int) -> list[Row]:
+    """A rectangle per problem: length, width (and perimeter) as one-step questions, then the multi-step one."""
+    rows = []
+    for g, size in enumerate(_groups(n), 1):
+        steps, width = size - 1, rng.randint(2, 3)
+        length = width + 2 * rng.randint(1, 4)  # an even perimeter / 2: the square below has a whole side
+        asks = [("length of", length), ("width of", width), ("perimeter of", 2 * (length + width))]
+        square = ("side of a square with the same perimeter as", (length + width) // 2)
+        asks = asks[:steps] + [asks[2] if steps == 2 else square]
+        image, ID = _rectangle(length, width), f"{steps}steps_{g}"
+        for j, (what, value) in enumerate(asks, 1):
+            step, options = "multi" if j > steps else str(j), _options(rng, value, 4, "{} cm")
+            option = ";".join(f"{LETTERS[o]}. {t}" for o, t in enumerate(options)) + "; E. No correct answer"
+            question = f"As shown in the diagram, the {what} the rectangle is ( ) cm."
+            path, gold = f"{steps}steps/image/{g}-{step}.png", LETTERS[options.index(f"{value} cm")]
+            row = {"ID": ID, "knowledge concept": "Perimeter of Rectangles", "question": question}
+            row |= {"option": option, "answer": gold, "image_path": path, "key": f"{steps}steps_{step}"}
+            rows.append(Row(row, {path: image}, f"{ID}@{row['key']}", gold, f"{question}\nOptions: {option}"))
+    return rows[:n]
+
+
+def _logicvista(rng: random.Random, n: int) -> list[Row]:
+    """Panels A-D: which holds exactly k shapes, which hold squares (multi-select), the most; a count."""
+    rows = []
+    for i in range(n):
+        counts = rng.sample(range(1, 5), 4)
+        target, squares = rng.randint(1, 4), sorted(rng.sample(range(4), 2))
+        contents = [["square" if p in squares else "circle"] * c for p, c in enumerate(counts)]
+        exact = f"Which choice (A, B, C, or D) contains exactly {target} shapes?"
+        asks = [
+            (exact, LETTERS[counts.index(target)]),
+            ("Which choices in the image (A-D) contain squares?", ", ".join(LETTERS[s] for s in squares)),
+            None,
+            ("Which choice (A, B, C, or D) contains the most shapes?", LETTERS[counts.index(4)]),
+        ][i % 4]
+        p = Problem(_panels(contents), *asks) if asks else _count(rng)
+        row = {"imagename": f"v1_{i}.png", "question": p.question, "answer": p.value, "skill": ["inductive"]}
+        row |= {"broad_capability": ["diagram"], "specific_capability": ["counting"]}
+        rows.append(Row(row, {f"images/v1_{i}.png": p.image}, f"v1_{i}", p.value, p.question))
+    return rows
+
+
+def _row(name: str, p: Problem, i: int) -> Row:
+    """A row of the tasks whose rows stand alone, in the task's upstream form, with its one picture."""
+    image, ident = f"images/{name}_{i}.png", str(i)
+    if name in ("counting", "geo3k"):  # EasyR1's form (BUAADreamer/clevr_count_70k, hiyouga/geometry3k)
+        row = {"images": [image], "problem": f"<image>{p.prompt}", "answer": p.gold}
+    elif name == "geomath":  # Look-Back's ShareGPT rows
+        turns = [{"role": "user", "content": f"<image>{p.prompt}"}, {"role": "assistant", "content": p.gold}]
+        row = {"messages": turns, "images": [image]}
+    elif name == "mmk12":  # FanqingM/MMK12: one image, no tag in the question
+        ident = f"mmk12_{i}"
+        row = {"id": ident, "subject": "math", "question": p.prompt, "answer": p.gold, "image": image}
+    elif name == "virl39k":
+        category = "Geometric" if "triangle" in p.question else "Non-Geo Math"
+        row = {"question": f"<image>{p.prompt}", "answer": f"\\boxed{{{p.gold}}}", "image": [image]}
+        row |= {"category": f"(GradeSchool) {category}", "source": "synthetic", "qid": f"synthetic-{i}"}
+    elif name == "mmmu_pro":
+        question = p.question.replace("the image", "<image 1>").replace("bar?", "bar in <image 1>?")
+        ident, p = f"test_Math_{i + 1}", replace(p, question=question)
+        row = {"id": ident, "question": question, "options": p.options, "answer": p.gold, "subject": "Math"}
+        row |= {"topic_difficulty": "Easy", "img_type": "['Diagrams']", "image_1": image}
+    else:  # MathVista's data/testmini.json: a dict keyed by pid; the converter builds the query
+        chart, ident, image = "bar" in p.question, str(i + 1), f"images/{i + 1}.png"
+        kind = "text" if p.options else "list" if "[" in p.value else "float" if "." in p.value else "integer"
+        meta = {"source": "synthetic", "category": "math-targeted-vqa", "grade": "elementary school"}
+        meta |= MATHVISTA_META[chart]
+        row = {"question": p.question, "image": image, "choices": p.options, "unit": None, "pid": ident}
+        row |= {"precision": 1 if kind == "float" else None, "answer": p.value, "answer_type": kind}
+        row |= {"question_type": "multi_choice" if p.options else "free_form", "metadata": meta}
+    return Row(row, {image: p.image}, ident, p.gold, p.prompt)
+
+
+def _cycle(name: str, *makers: Callable[[random.Random], Problem]):
+    """n rows of a task whose rows stand alone, from problems made by `makers` in turn."""
+    return lambda rng, n: [_row(name, makers[i % len(makers)](rng), i) for i in range(n)]
+
+
+BARS = tuple(partial(_bars, ask=ask) for ask in ("label", "value", "list"))
+ANGLE, X_ANGLE = partial(_angle, n_options=4), partial(_angle, unknown="x°")
+BUILDERS: dict[str, Callable[[random.Random, int], list[Row]]] = {
+    "mathvista": _cycle("mathvista", *BARS[:2], partial(_hypotenuse, form="float"), BARS[2]),
+    "mathverse": _mathverse,
+    "wemath": _wemath,
+    "mmk12": _cycle("mmk12", _count, _hypotenuse, ANGLE, _perimeter),
+    "geomath": _cycle("geomath", _hypotenuse, ANGLE, _perimeter),
+    "geo3k": _cycle("geo3k", _hypotenuse, X_ANGLE, partial(_hypotenuse, form="sqrt")),
+    "logicvista": _logicvista,
+    "counting": _cycle("counting", partial(_count, mixed=True)),
+    "mmmu_pro": _cycle("mmmu_pro", partial(_count, n_options=10), partial(_bars, ask="label", n_options=10)),
+    "mathverse_v": partial(_mathverse, versions=VERSIONS[2:]),
+    "virl39k": _cycle("virl39k", _count, _hypotenuse, ANGLE),
+}
+
+
+def _put(path: Path, data: list | dict | Image.Image) -> None:
+    """Write rows (.jsonl lines, or one .json document) or a picture, making the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, Image.Image):
+        data.save(path)
+        return
+    if path.suffix == ".jsonl":
+        text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in data)
+    else:
+        text = json.dumps(data, ensure_ascii=False, indent=1)
+    path.write_text(text, encoding="utf-8")
+
+
+def _write_upstream(name: str, rows: list[Row], folder: Path) -> dict[str, str]:
+    for row in rows:
+        for relative, image in row.images.items():
+            _put(folder / relative, image)
+    data = {r.ident: r.upstream for r in rows} if name in KEYED else [r.upstream for r in rows]
+    _put(folder / TASKS[name].local_files[0], data)
+    return {f"{name}/{r.ident}": r.gold for r in rows}
+
+
+def _write_papo(name: str, rows: list[Row], folder: Path) -> dict[str, str]:
+    lines = []
+    for i, row in enumerate(rows):
+        files = [f"{name}_{i}_{j}.png" for j in range(len(row.images))]
+        for file, image in zip(files, row.images.values(), strict=True):
+            _put(folder / file, image)
+        user = {"role": "user", "content": "<image>" * len(files) + row.prompt}
+        # MathVerse's version rides along (meta), as mathverse_v's row filter reads it on local rows
+        keep = {k: row.upstream[k] for k in ("problem_version",) if k in row.upstream}
+        lines.append({"messages": [user, {"role": "assistant", "content": row.gold}], "images": files} | keep)
+    _put(folder / next(f for f in TASKS[name].local_files if f.endswith(".jsonl")), lines)
+    return {f"{name}/{i}": row.gold for i, row in enumerate(rows)}
+
+
+def write(
+    out_dir: str | Path,
+    tasks: Iterable[str] | None = None,
+    n: int = 4,
+    schema: str = "upstream",
+    seed: int = 0,
+) -> Path:
+    """Write n synthetic rows per task (every task, virl39k included, when None) under out_dir/<task>/.
+
+    Tasks may also be suites ("all", "general"). Deterministic given seed. Returns out_dir.
+    """
+    if schema not in SCHEMAS:
+        raise ValueError(f"unknown schema {schema!r}; choose one of {', '.join(SCHEMAS)}")
+    spec = tasks if isinstance(tasks, str) else ",".join(TASKS if tasks is None else tasks)
+    names, out, golds = [t.name for t in resolve(spec)], Path(out_dir), {}
+    for name in names:
+        rows = BUILDERS[name](random.Random(f"{seed}:{name}"), n)
+        golds |= (_write_upstream if schema == "upstream" else _write_papo)(name, rows, out / name)
+    path = out / "answers.json"
+    old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    _put(path, {k: v for k, v in old.items() if k.split("/")[0] not in names} | golds)
+    return out
+
+
+def answers(out_dir: str | Path) -> dict[str, str]:
+    """Sample id -> gold (option letters for multiple choice) of what `write` put in out_dir."""
+    return json.loads((Path(out_dir) / "answers.json").read_text(encoding="utf-8"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tasks.synthetic", description=__doc__.split("\n\n")[0])
+    parser.add_argument("out_dir", help="folder for the <task>/ folders and answers.json")
+    parser.add_argument("--n", type=int, default=4, help="rows per task")
+    parser.add_argument("--schema", choices=SCHEMAS, default="upstream", help="upstream or PAPO_eval rows")
+    parser.add_argument("--tasks", help="tasks and suites, comma-separated (default: every task)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    out = write(args.out_dir, args.tasks, args.n, args.schema, args.seed)
+    print(f"wrote {args.n} {args.schema} rows per task under {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
