@@ -124,7 +124,7 @@ GROWN_FROM_FAILURES = [  # rules found by an independent labelled set; rows reph
     ("The answer is 30, 40.", "C", ["3, 4", "4, 3", "30, 40", "40, 30"], True),  # exact option text wins
     ("\\boxed{Both A and C}", "B", ["Acute", "Both A and C", "Cannot tell"], True),
     ("\\boxed{25°}", "A", ["A: 25°", "B: 50°"], True),  # options that repeat their letter
-    ("So r ≈ 4.47.", "2\sqrt{5}", None, True),
+    ("So r ≈ 4.47.", r"2\sqrt{5}", None, True),
     ("Total = 12 + 30 = 42 metres", "42", None, True),
     ("The rope is 1.2 km long.", "1200 metres", None, True),
     ("Answer: 10 m/s", "36 km/h", None, True),
