@@ -6,14 +6,22 @@ rows (image_path, question, ground_truth), such as the SuperCLEVR 200-item file.
 
 from dataclasses import replace
 
-from vgpo_eval.rows import problem_sample
+from vgpo_eval.rows import problem_sample, sharegpt_sample
 from vgpo_eval.task import Context, Source, Task
 from vgpo_eval.types import Sample
 
 
 def to_sample(row: dict, ctx: Context) -> Sample:
-    sample = problem_sample(row, ctx)
-    return sample if sample.answer_type else replace(sample, answer_type="number")
+    return _counted(problem_sample(row, ctx))
+
+
+def from_papo(row: dict, ctx: Context) -> Sample:
+    return _counted(sharegpt_sample(row, ctx))
+
+
+def _counted(sample: Sample) -> Sample:
+    """A count is a number (a row with an option letter keeps its choice type)."""
+    return sample if sample.answer_type == "choice" else replace(sample, answer_type="number")
 
 
 TASK = Task(
@@ -25,6 +33,7 @@ TASK = Task(
         "BUAADreamer_clevr_count_70k",
         images_zip="BUAADreamer_clevr_count_70k_images.zip",
     ),
+    from_papo=from_papo,
     upstream=Source("BUAADreamer/clevr_count_70k", "test"),
     from_upstream=to_sample,
     size=200,

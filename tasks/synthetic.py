@@ -19,7 +19,7 @@ import json
 import math
 import random
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -184,7 +184,8 @@ def _angle(rng: random.Random, n_options: int = 0, unknown: str = "?") -> Proble
     c = 180 - a - b
     options = _options(rng, c, n_options, "{}°", step=5) if n_options else None
     given = f"angle A = {a}°, angle B = {b}°"
-    return Problem(image, "Find the measure of angle C.", f"{c}°" if options else str(c), options, given)
+    question = "Find the measure of angle C." if unknown == "?" else "Find x."
+    return Problem(image, question, f"{c}°" if options else str(c), options, given)
 
 
 def _rectangle(length: int, width: int) -> Image.Image:
@@ -291,12 +292,13 @@ def _row(name: str, p: Problem, i: int) -> Row:
         ident = f"mmk12_{i}"
         row = {"id": ident, "subject": "math", "question": p.prompt, "answer": p.gold, "image": image}
     elif name == "virl39k":
-        category = "Geometric" if "triangle" in p.question else "Non-Geo Math"
+        category = "Non-Geo Math" if "How many" in p.question else "Geometric"
         row = {"question": f"<image>{p.prompt}", "answer": f"\\boxed{{{p.gold}}}", "image": [image]}
-        row |= {"category": f"(GradeSchool) {category}", "source": "synthetic", "qid": f"synthetic-{i}"}
+        ident = f"synthetic-{i}"
+        row |= {"category": f"(GradeSchool) {category}", "source": "synthetic", "qid": ident}
     elif name == "mmmu_pro":
         question = p.question.replace("the image", "<image 1>").replace("bar?", "bar in <image 1>?")
-        ident, p = f"test_Math_{i + 1}", replace(p, question=question)
+        ident = f"test_Math_{i + 1}"  # the ShareGPT prompt keeps the question without the image reference
         row = {"id": ident, "question": question, "options": p.options, "answer": p.gold, "subject": "Math"}
         row |= {"topic_difficulty": "Easy", "img_type": "['Diagrams']", "image_1": image}
     else:  # MathVista's data/testmini.json: a dict keyed by pid; the converter builds the query

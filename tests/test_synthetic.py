@@ -18,7 +18,11 @@ from vgpo_eval.wemath import four_dimensional
 
 N = 4
 # answer types of non-letter golds, where the converter sets one (otherwise None)
-VALUE_TYPES = {("upstream", "counting"): {"number"}, ("upstream", "mathvista"): {"number", "list"}}
+VALUE_TYPES = {
+    ("upstream", "counting"): {"number"},
+    ("papo", "counting"): {"number"},
+    ("upstream", "mathvista"): {"number", "list"},
+}
 
 
 @pytest.fixture(autouse=True)

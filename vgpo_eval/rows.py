@@ -105,7 +105,9 @@ def letter_of(answer: str, choices: list[str] | tuple[str, ...], name: str) -> s
 
 
 def problem_sample(row: dict, ctx: Context, meta_keys: tuple[str, ...] = ()) -> Sample:
-    """An EasyR1-style row ({problem | question, answer, images | image}) as a Sample."""
+    """An EasyR1-style row ({problem | question, answer, images | image}) as a Sample; ShareGPT rows too."""
+    if "messages" in row or "conversations" in row:
+        return sharegpt_sample(row, ctx)
     name = f"{ctx.task.name} row {ctx.index}"
     question = row.get("problem", row.get("question"))
     answer = row.get("answer", row.get("solution", row.get("ground_truth")))
@@ -116,7 +118,7 @@ def problem_sample(row: dict, ctx: Context, meta_keys: tuple[str, ...] = ()) -> 
     answer = gold_answer(str(answer))
     question = _IMAGE_TAG.sub("", question).strip()
     choices = parse_choices(question) if is_letter_answer(answer) else None
-    ident = str(row.get("id", row.get("pid", ctx.index)))
+    ident = str(row.get("id", row.get("pid", row.get("qid", ctx.index))))
     return Sample(
         id=f"{ctx.task.name}/{ident}",
         task=ctx.task.name,

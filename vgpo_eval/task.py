@@ -131,8 +131,9 @@ def load(
         raise DataError(f"{task.name}: unknown source {source!r}; choose one of {', '.join(SOURCES)}")
     rows, root, convert = _rows(task, source, data_dir)
     samples, errors, shared = [], [], {}  # `shared`: per-load state of the converters (an image index)
+    sharegpt = convert is (task.from_papo or _sharegpt())  # PAPO's rows are already the task's subset
     for index, row in enumerate(rows):
-        if task.keep is not None and source != "papo" and not task.keep(row):
+        if task.keep is not None and not sharegpt and not task.keep(row):
             continue
         if limit is not None and len(samples) >= limit:
             break
@@ -155,7 +156,7 @@ def _rows(
         rows = read_rows(path)
         first = next(iter(rows), {})
         sharegpt = isinstance(first, dict) and "messages" in first
-        convert = task.from_local or (sharegpt_sample if sharegpt else task.from_upstream)
+        convert = task.from_local or ((task.from_papo or sharegpt_sample) if sharegpt else task.from_upstream)
         return iter(rows), path.parent, convert
     spec = task.papo if source == "papo" else task.upstream or _dataset_override(task)
     if spec is None:
@@ -196,6 +197,12 @@ def _dataset_override(task: Task) -> Source | None:
         return None
     dataset, _, split = value.partition(":")
     return Source(dataset, split or "test")
+
+
+def _sharegpt() -> Convert:
+    from vgpo_eval.rows import sharegpt_sample
+
+    return sharegpt_sample
 
 
 def _find_local(task: Task, data_dir: Path) -> Path:
