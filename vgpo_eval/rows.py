@@ -37,19 +37,24 @@ def sharegpt_sample(row: dict, ctx: Context) -> Sample:
     images = row.get("images") or ([] if row.get("image") is None else [row["image"]])
     if not isinstance(images, list):
         raise DataError(f"{name}: 'images' must be a list, not {type(images).__name__}")
-    question = _IMAGE_TAG.sub("", turns["user"]).strip()
-    answer = gold_answer(turns["assistant"])
-    choices = parse_choices(question) if is_letter_answer(answer) else None
-    ident = str(row.get("id", ctx.index))
+    meta = {k: v for k, v in row.items() if k not in ("messages", "conversations", "images", "image")}
+    return _text_sample(ctx, str(row.get("id", ctx.index)), turns["user"], turns["assistant"], images, meta)
+
+
+def _text_sample(ctx: Context, ident: str, question: str, answer: str, images: list, meta: dict) -> Sample:
+    """A Sample from a question text (image tags dropped, options parsed) and a gold answer text."""
+    answer = gold_answer(answer)
+    question = _IMAGE_TAG.sub("", question).strip()
+    letters = is_letter_answer(answer)
     return Sample(
         id=f"{ctx.task.name}/{ident}",
         task=ctx.task.name,
         question=question,
         answer=answer,
         images=tuple(resolve_image(ctx, img, f"{ident}_{k}") for k, img in enumerate(images)),
-        answer_type="choice" if choices or is_letter_answer(answer) else None,
-        choices=choices,
-        meta={k: v for k, v in row.items() if k not in ("messages", "conversations", "images", "image")},
+        answer_type="choice" if letters else None,
+        choices=parse_choices(question) if letters else None,
+        meta=meta,
     )
 
 
@@ -115,20 +120,8 @@ def problem_sample(row: dict, ctx: Context, meta_keys: tuple[str, ...] = ()) -> 
         raise DataError(f"{name}: needs a question ('problem' or 'question') and an 'answer'")
     images = row.get("images", row.get("image", row.get("image_path")))
     images = [] if images is None else images if isinstance(images, list) else [images]
-    answer = gold_answer(str(answer))
-    question = _IMAGE_TAG.sub("", question).strip()
-    choices = parse_choices(question) if is_letter_answer(answer) else None
     ident = str(row.get("id", row.get("pid", row.get("qid", ctx.index))))
-    return Sample(
-        id=f"{ctx.task.name}/{ident}",
-        task=ctx.task.name,
-        question=question,
-        answer=answer,
-        images=tuple(resolve_image(ctx, img, f"{ident}_{k}") for k, img in enumerate(images)),
-        answer_type="choice" if is_letter_answer(answer) else None,
-        choices=choices,
-        meta={k: row[k] for k in meta_keys if k in row},
-    )
+    return _text_sample(ctx, ident, question, str(answer), images, {k: row[k] for k in meta_keys if k in row})
 
 
 def resolve_image(ctx: Context, value, name: str) -> str:
