@@ -9,4 +9,5 @@ Importing this package is light (no torch, no sympy): heavy libraries load where
 from vgpo_eval.protocols import PROTOCOLS, check
 from vgpo_eval.types import Response, Result, Sample, Verdict
 
+__version__ = "0.1.0"
 __all__ = ["PROTOCOLS", "Response", "Result", "Sample", "Verdict", "check"]

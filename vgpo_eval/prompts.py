@@ -72,8 +72,8 @@ def load_images(sample: Sample, min_pixels: int = MIN_PIXELS, max_pixels: int = 
     return out
 
 
-def render(processor: Any, sample: Sample, variant: str = "lookback") -> str:
-    """The prompt text through the processor's chat template, ready for generation."""
-    return processor.apply_chat_template(
-        messages(sample, variant), tokenize=False, add_generation_prompt=True
-    )
+def render(processor: Any, sample: Sample, variant: str = "lookback", images: list[Any] | None = None) -> str:
+    """The prompt text through the processor's chat template, ready for generation; `images` (the loaded
+    ones, when given) decide the image slots, so the text always matches the pixels sent with it."""
+    chat = messages(sample, variant, images)
+    return processor.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)

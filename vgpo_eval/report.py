@@ -1,0 +1,171 @@
+"""Scoring a run folder and reporting it: per task, per suite, per protocol. CPU only.
+
+`score_run(run_dir, protocol)` reads `<task>.samples.jsonl` and `<task>.responses.jsonl`, checks
+every response in worker processes, writes `<task>.scored.<protocol>.jsonl` and
+`report.<protocol>.json`; `markdown(reports)` renders the tables people read: benchmarks as
+columns in the paper's order with suite means, then breakdowns, WeMath's own metrics, failures.
+
+    python -m vgpo_eval score --run runs/my-run --protocol strict
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from tasks import SUITES, TASKS
+from vgpo_eval.metrics import task_metrics
+from vgpo_eval.run import read_responses, read_samples, write_jsonl
+from vgpo_eval.score import _map
+
+
+def score_run(run_dir: str | Path, protocol: str = "strict", workers: int | None = None) -> dict[str, Any]:
+    """Score every task of a run under one protocol; write the scored files and report.<protocol>.json."""
+    run_dir = Path(run_dir)
+    load_errors = _json(run_dir / "load_errors.json") or {}
+    tasks: dict[str, Any] = {}
+    for name in _task_names(run_dir):
+        samples = read_samples(run_dir / f"{name}.samples.jsonl")
+        responses = read_responses(run_dir / f"{name}.responses.jsonl")
+        scored = _score(samples, responses, protocol, workers)
+        write_jsonl(run_dir / f"{name}.scored.{protocol}.jsonl", scored)
+        tasks[name] = _summary(name, samples, responses, scored, load_errors.get(name, []))
+    config = _json(run_dir / "config.json") or {}
+    report = {
+        "protocol": protocol,
+        "model": config.get("run", {}).get("model"),
+        "run": str(run_dir),
+        "tasks": tasks,
+        "suites": suite_means({k: v["accuracy"] for k, v in tasks.items() if v["complete"]}),
+    }
+    write_jsonl(run_dir / f"report.{protocol}.json", [report], indent=True)
+    return report
+
+
+def _task_names(run_dir: Path) -> list[str]:
+    present = {p.name.split(".")[0] for p in run_dir.glob("*.samples.jsonl")}
+    return [n for n in TASKS if n in present] + sorted(present - set(TASKS))
+
+
+def _score(samples: list, responses: dict, protocol: str, workers: int | None) -> list[dict]:
+    records, out, by_item = [], [], {}
+    for (sample_id, index), response in sorted(responses.items()):
+        by_item.setdefault(sample_id, []).append((index, response))
+    for sample in samples:
+        for index, response in by_item.get(sample.id, []):
+            base = {"id": sample.id, "index": index, "task": sample.task, "answer": sample.answer}
+            if response.error is not None:
+                out.append(
+                    base
+                    | {
+                        "correct": False,
+                        "extracted": None,
+                        "rule": "generation_error",
+                        "error": response.error,
+                    }
+                )
+                continue
+            hints = {
+                "choices": list(sample.choices) if sample.choices else None,
+                "answer_type": sample.answer_type,
+            }
+            records.append(
+                (len(records), base | hints | {"precision": sample.precision, "response": response.text})
+            )
+    workers = 1 if len(records) < 64 else workers or os.cpu_count() or 1  # small runs: no process start-up
+    size = max(1, min(32, len(records) // (4 * workers) or 1))
+    chunks = [records[i : i + size] for i in range(0, len(records), size)]
+    for chunk in _map(chunks, protocol, workers):
+        out.extend({k: v for k, v in r.items() if k not in ("response", "choices")} for r in chunk)
+    order = {s.id: i for i, s in enumerate(samples)}
+    return sorted(out, key=lambda r: (order.get(r.get("id"), -1), r.get("index", 0)))
+
+
+def _summary(name: str, samples: list, responses: dict, scored: list[dict], load_errors: list[str]) -> dict:
+    correct = {(r["id"], r["index"]): bool(r.get("correct")) for r in scored if "id" in r}
+    by_id = {s.id: s for s in samples}
+    pairs = [(by_id[i], c) for (i, _), c in correct.items() if i in by_id]
+    metrics = task_metrics(TASKS[name], pairs) if name in TASKS else {"accuracy": 0.0, "n": len(pairs)}
+    missing = sum(1 for s in samples if not any(key[0] == s.id for key in responses))
+    errors = sorted({r["id"] for r in scored if r.get("rule") == "generation_error"})
+    return metrics | {
+        "items": len(samples),
+        "missing": missing,
+        "complete": missing == 0 and bool(samples),
+        "generation_errors": errors,
+        "load_errors": load_errors,
+        "rules": dict(Counter(r.get("rule") for r in scored).most_common()),
+    }
+
+
+def suite_means(accuracy: dict[str, float]) -> dict[str, float | None]:
+    """Mean accuracy of each suite; None when one of its tasks has no complete result."""
+    return {
+        suite: (
+            sum(accuracy[t] for t in members) / len(members) if all(t in accuracy for t in members) else None
+        )
+        for suite, members in SUITES.items()
+    }
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def main_table(reports: list[dict]) -> str:
+    """Benchmarks as columns (the paper's order), suite means after each suite; one row per report."""
+    columns = [*SUITES["general"], "general", *SUITES["vision_dependent"], "vision_dependent"]
+    titles = [TASKS[c].title if c in TASKS else f"{c.replace('_', '-')} avg" for c in columns]
+    lines = ["| run | protocol | " + " | ".join(titles) + " |", "|---|---|" + "---|" * len(columns)]
+    for report in reports:
+        cells = []
+        for column in columns:
+            task = report["tasks"].get(column)
+            value = report["suites"].get(column) if column in SUITES else (task or {}).get("accuracy")
+            mark = "*" if task and not task["complete"] else ""
+            cells.append(_cell(value if column in SUITES or task else None) + mark)
+        lines.append(f"| {Path(report['run']).name} | {report['protocol']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def markdown(reports: list[dict]) -> str:
+    """The whole report.md: the main table, then per-task breakdowns and failures."""
+    out = [
+        "# Results",
+        "",
+        main_table(reports),
+        "",
+        "`*`: task incomplete (items missing); `-`: not run.",
+        "",
+    ]
+    first = reports[0]
+    for name, task in first["tasks"].items():
+        out.append(f"## {TASKS[name].title if name in TASKS else name}")
+        out.append(f"{task['n']} responses for {task['items']} items, {task['missing']} missing. "
+                   + ", ".join(f"{r['protocol']}: {r['tasks'][name]['accuracy']:.1f}%" for r in reports))  # fmt: skip
+        for key, values in task.get("breakdowns", {}).items():
+            out.append(
+                f"- {key}: " + "; ".join(f"{v} {m['accuracy']:.1f}% (n={m['n']})" for v, m in values.items())
+            )
+        if "wemath" in task:
+            out.append("- WeMath: " + ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}"
+                                                 for k, v in task["wemath"].items()))  # fmt: skip
+        for label, items in (
+            ("generation errors", task["generation_errors"]),
+            ("bad rows", task["load_errors"]),
+        ):
+            if items:
+                out.append(
+                    f"- {label} ({len(items)}): "
+                    + ", ".join(map(str, items[:20]))
+                    + (" ..." if len(items) > 20 else "")
+                )
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,218 @@
+"""Runs: generate responses for tasks into a run folder, resumably, then score and report them.
+
+A run folder holds `config.json` (model, backend, decoding, data source and revisions, checker
+version, git sha), per task `<task>.samples.jsonl` (the items, so scoring never needs the data
+again) and `<task>.responses.jsonl`, appended and flushed one line per response as it arrives.
+Re-running the same command resumes: finished (item, index) pairs are skipped, a line cut off by
+a crash is dropped, items that failed are tried again; the last record of a pair wins. Scoring
+(`vgpo_eval.report`) reads these files only, under any protocol, without a GPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vgpo_eval.backends import BACKENDS, Decoding, Request, error_responses
+from vgpo_eval.prompts import load_images
+from vgpo_eval.task import DataError, Task, load
+from vgpo_eval.types import Response, Sample
+
+# fields that change what is generated: resuming a folder made with other values is refused
+GENERATION_KEYS = ("model", "revision", "backend", "source", "decoding")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run depends on; saved as config.json."""
+
+    model: str
+    tasks: tuple[str, ...]
+    out_dir: str
+    backend: str = "auto"
+    revision: str | None = None
+    source: str = "papo"
+    data_dir: str | None = None
+    limit: int | None = None
+    protocols: tuple[str, ...] = ("strict", "paper")
+    decoding: Decoding = field(default_factory=Decoding)
+    backend_options: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def default_out_dir(model: str, source: str, decoding: Decoding) -> str:
+    """runs/<model>-<source>-<prompt>-t<temperature>-k<samples>: the same command finds the same folder."""
+    name = Path(model.rstrip("/")).name or "model"
+    return f"runs/{name}-{source}-{decoding.prompt}-t{decoding.temperature:g}-k{decoding.samples}"
+
+
+def run(config: RunConfig, tasks: list[Task], progress: bool = True) -> dict[str, list[str]]:
+    """Generate every missing response of every task; returns the load errors per task."""
+    out = Path(config.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _check_resumable(out, config)
+    backend = BACKENDS[config.backend](config.model, **_options(config))
+    _write_config(out, config, backend, tasks)  # before generating, so a resumed run is checked against it
+    load_errors = {}
+    for task in tasks:
+        try:
+            loaded = load(task, config.source, config.data_dir, config.limit)
+        except DataError as exc:  # this task's data is not there: say so, run the others
+            load_errors[task.name] = [str(exc)]
+            continue
+        load_errors[task.name] = loaded.errors
+        write_jsonl(out / f"{task.name}.samples.jsonl", [s.to_dict() for s in loaded.samples])
+        path = out / f"{task.name}.responses.jsonl"
+        done = {(r.sample_id, r.index) for r in read_responses(path).values() if r.error is None}
+        todo = [
+            (s, tuple(i for i in range(config.decoding.samples) if (s.id, i) not in done))
+            for s in loaded.samples
+        ]
+        todo = [(s, idx) for s, idx in todo if idx]
+        total = sum(len(idx) for _, idx in todo)
+        if total:
+            _generate(backend, todo, config.decoding, path, f"{task.name} ({total} to go)", progress)
+    write_jsonl(out / "load_errors.json", [load_errors], indent=True)
+    return load_errors
+
+
+def _generate(backend, todo: list, decoding: Decoding, path: Path, label: str, progress: bool) -> None:
+    from tqdm import tqdm
+
+    total = sum(len(idx) for _, idx in todo)
+    failed: list[Response] = []
+    requests = _requests(todo, decoding, failed)
+    with (
+        open(path, "a", encoding="utf-8") as sink,
+        tqdm(total=total, desc=label, disable=not progress) as bar,
+    ):
+        for response in _chain(backend.generate(requests, decoding), failed):
+            sink.write(json.dumps(response.to_dict(), ensure_ascii=False) + "\n")
+            sink.flush()  # a crash loses at most the line being written
+            bar.update(1)
+        os.fsync(sink.fileno())
+
+
+def _requests(todo: list, decoding: Decoding, failed: list[Response]) -> Iterator[Request]:
+    """Requests with their images loaded lazily; an item whose images fail goes to `failed` instead."""
+    for sample, indices in todo:
+        try:
+            images = load_images(sample, decoding.min_pixels, decoding.max_pixels)
+        except DataError as exc:
+            failed.extend(error_responses(Request(sample, indices=indices), str(exc)))
+            continue
+        yield Request(sample, images, indices)
+
+
+def _chain(generated: Iterator[Response], failed: list[Response]) -> Iterator[Response]:
+    for response in generated:
+        while failed:
+            yield failed.pop()
+        yield response
+    yield from failed
+
+
+def _options(config: RunConfig) -> dict[str, Any]:
+    options = {k: v for k, v in config.backend_options.items() if v is not None}
+    if config.revision and config.backend != "openai":
+        options["revision"] = config.revision
+    return options
+
+
+def _check_resumable(out: Path, config: RunConfig) -> None:
+    saved_path = out / "config.json"
+    if not saved_path.exists():
+        return
+    saved = json.loads(saved_path.read_text(encoding="utf-8"))
+    mine = json.loads(json.dumps(config.to_dict()))
+    changed = [k for k in GENERATION_KEYS if saved.get("run", {}).get(k) != mine.get(k)]
+    if changed:
+        raise ValueError(
+            f"{out} holds a run made with other {', '.join(changed)}; use another --out (or delete that folder)"
+        )
+
+
+def _write_config(out: Path, config: RunConfig, backend, tasks: list[Task]) -> None:
+    from vgpo_eval import __version__
+
+    record = {
+        "run": config.to_dict(),
+        "backend": backend.describe(),
+        "datasets": {
+            t.name: dataclasses.asdict(getattr(t, config.source, None) or t.upstream)
+            if config.source != "local"
+            else {"data_dir": config.data_dir}
+            for t in tasks
+        },  # fmt: skip
+        "vgpo_version": __version__,
+        "checker": checker_fingerprint(),
+        "git_sha": _git_sha(),
+    }
+    write_jsonl(out / "config.json", [record], indent=True)
+
+
+def checker_fingerprint() -> str:
+    """A hash of the checker's source: two runs scored by the same checker show the same value."""
+    import hashlib
+
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in ("extract", "compare", "quantity", "choices", "expr", "protocols", "reference", "symbolic"):
+        digest.update((here / f"{name}.py").read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _git_sha() -> str | None:
+    try:
+        here = Path(__file__).resolve().parent
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
+        )
+        return done.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def read_responses(path: Path) -> dict[tuple[str, int], Response]:
+    """The responses of a file, last record per (item, index) winning; a cut-off last line is removed."""
+    if not path.exists():
+        return {}
+    out, keep = {}, 0
+    with open(path, "rb") as f:
+        for line in f:
+            try:
+                response = Response.from_dict(json.loads(line))
+            except (json.JSONDecodeError, UnicodeDecodeError, TypeError):
+                break  # a line cut off by a crash: everything after it is dropped
+            if not line.endswith(b"\n"):
+                break
+            out[(response.sample_id, response.index)] = response
+            keep += len(line)
+    if keep != path.stat().st_size:
+        with open(path, "r+b") as f:
+            f.truncate(keep)
+    return out
+
+
+def read_samples(path: Path) -> list[Sample]:
+    with open(path, encoding="utf-8") as f:
+        return [Sample.from_dict(json.loads(line)) for line in f if line.strip()]
+
+
+def write_jsonl(path: Path, records: list[dict], indent: bool = False) -> None:
+    """Write atomically (a temporary file, then rename), so a crash never leaves half a file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        if indent:
+            json.dump(records[0], f, indent=2, ensure_ascii=False, default=str)
+        else:
+            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    os.replace(tmp, path)
