@@ -141,6 +141,18 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--n", type=int, default=3, help="items per task (default 3)")
     demo.set_defaults(handler=_demo)
 
+    table = commands.add_parser(
+        "table",
+        help="the paper's reported numbers beside your runs, with deltas (markdown, optional PNG)",
+        description="Compare runs with the numbers the VGPO paper reports (leaderboards/paper.json).",
+    )
+    table.add_argument("runs", type=Path, nargs="*", help="run folders (each scored under --protocol)")
+    table.add_argument("--protocol", choices=sorted(PROTOCOLS), default="paper",
+                       help="whose report to read (default: paper, the protocol the paper scored with)")  # fmt: skip
+    table.add_argument("--out", type=Path, help="write the markdown here too")
+    table.add_argument("--png", type=Path, help="write a bar chart here")
+    table.set_defaults(handler=_table)
+
     args = parser.parse_args(argv)
     return args.handler(args)
 
@@ -315,3 +327,22 @@ def _demo(args: argparse.Namespace) -> int:
     ])  # fmt: skip
     print("(the numbers above come from random weights: the point is that every stage ran.)")
     return code
+
+
+def _table(args: argparse.Namespace) -> int:
+    from vgpo_eval.table import bar_chart, markdown, paper_rows, run_row
+
+    try:
+        runs = [run_row(run, args.protocol) for run in args.runs]
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    paper = paper_rows()
+    text = markdown(paper, runs)
+    print(text)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    if args.png:
+        bar_chart(paper, runs, args.png)
+        print(f"chart: {args.png}")
+    return 0
