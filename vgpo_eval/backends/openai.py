@@ -3,6 +3,8 @@
 The way to use vLLM from another environment: run `vllm serve MODEL` there, `--backend openai` here.
 Each (item, response index) is one request, seed `decoding.seed + index`, `concurrency` in flight
 (standard library only: urllib and a thread pool); responses are yielded as they complete.
+Serve with `--generation-config vllm`, so the checkpoint's generation_config.json (Qwen2.5-VL ships
+top_k=1, repetition_penalty=1.05) cannot fill in the sampling parameters this body leaves out.
 
 Failures: connection errors, timeouts, HTTP 429 and 5xx are retried with exponential backoff
 (`backoff * 2**attempt`, at most 30 s); other 4xx and malformed replies are not. A request that
