@@ -116,3 +116,33 @@ def test_missing_data_is_reported_per_task(tiny_model_dir, tmp_path, capsys):
     assert "geomath: none of GeoMath-data.json" in capsys.readouterr().err
     report = json.loads((out / "report.strict.json").read_text())
     assert set(report["tasks"]) == {"counting"}
+
+
+def test_openai_run_with_failed_items_resumes(tiny_model_dir, tmp_path, monkeypatch):
+    """A server that fails some requests: those items are recorded as errors; re-running completes them."""
+    from openai_server import serve
+
+    from tasks import TASKS
+    from vgpo_eval.backends import Decoding
+    from vgpo_eval.report import score_run
+    from vgpo_eval.run import RunConfig, run
+
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    data = synthetic.write(tmp_path / "data", ["counting"], n=4)
+    out = tmp_path / "run"
+
+    def config(url):
+        options = {"base_url": url, "retries": 0, "backoff": 0.01, "concurrency": 1}
+        return RunConfig(model=str(tiny_model_dir), tasks=("counting",), out_dir=str(out), backend="openai",
+                         source="local", data_dir=str(data), decoding=Decoding(max_new_tokens=8),
+                         backend_options=options)  # fmt: skip
+
+    with serve(tiny_model_dir, fail_first=2) as url:
+        run(config(url), [TASKS["counting"]], progress=False)
+    first = score_run(out, "strict")["tasks"]["counting"]
+    assert len(first["generation_errors"]) == 2 and first["n"] == 4
+    with serve(tiny_model_dir) as url:
+        run(config(url), [TASKS["counting"]], progress=False)
+    second = score_run(out, "strict")["tasks"]["counting"]
+    assert second["generation_errors"] == [] and second["n"] == 4 and second["complete"]
+    assert all(r.error is None for r in read_responses(out / "counting.responses.jsonl").values())
