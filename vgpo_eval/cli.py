@@ -127,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     runner.add_argument("--concurrency", type=int, help="openai: requests in flight (default 8)")
     runner.add_argument("--base-url", help="openai: the server's /v1 URL (default http://127.0.0.1:8000/v1)")
     runner.add_argument("--tensor-parallel-size", type=int, help="vllm: GPUs per model")
+    runner.add_argument(
+        "--max-model-len", type=int, help="vllm: context length to reserve (default: the model's)"
+    )
+    runner.add_argument("--max-images", type=int, help="vllm: images per prompt (default 8)")
     runner.add_argument("--dtype", help="hf/vllm: weights dtype (default bf16 on GPU, fp32 on CPU for hf)")
     runner.add_argument("--workers", type=int, help="scoring processes (default: one per core)")
     runner.set_defaults(handler=_run)
@@ -281,6 +285,8 @@ def _run(args: argparse.Namespace) -> int:
                 "batch_size": args.batch_size,
                 "dtype": args.dtype,
                 "tensor_parallel_size": args.tensor_parallel_size,
+                "max_model_len": args.max_model_len,
+                "max_images": args.max_images,
             },
             "openai": {"concurrency": args.concurrency, "base_url": args.base_url},
             "auto": {"batch_size": args.batch_size, "dtype": args.dtype},
