@@ -1,0 +1,81 @@
+"""`python -m vgpo_train`: train a vision-language model with VGPO on TRL's GRPOTrainer.
+
+    python -m vgpo_train --model Qwen/Qwen2.5-VL-7B-Instruct --train-data virl39k --output-dir runs/vgpo-7b
+    accelerate launch --config_file vgpo_train/zero3.yaml -m vgpo_train --model ... --use-vllm   # 8 GPUs
+
+Defaults are the paper's (vgpo_train.config); --no-intra --no-inter --no-compensation --no-gate
+switch the four parts off (all four off = GRPO).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from vgpo_train.config import add_arguments, from_args
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m vgpo_train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", required=True, help="hub id or local folder of the policy to train")
+    parser.add_argument("--train-data", default="virl39k", help="a vgpo task name (default: virl39k)")
+    parser.add_argument("--source", choices=("papo", "upstream", "local"), default="papo")
+    parser.add_argument("--data-dir", type=Path, help="folder for --source local")
+    parser.add_argument("--limit", type=int, help="at most this many training prompts")
+    parser.add_argument(
+        "--output-dir", type=Path, required=True, help="checkpoints, logs and vgpo_config.json"
+    )
+    parser.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimiser steps")
+    parser.add_argument(
+        "--use-vllm", action="store_true", help="generate rollouts with vLLM (TRL's colocate mode)"
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="resume from the last checkpoint in --output-dir"
+    )
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    config = from_args(args)
+
+    from accelerate import PartialState
+
+    from vgpo_eval.rewards import trl_reward
+    from vgpo_eval.task import DataError
+    from vgpo_train.data import training_dataset
+    from vgpo_train.trainer import VGPOTrainer, grpo_args
+
+    state = PartialState()
+    try:
+        dataset, skipped = training_dataset(
+            args.train_data,
+            args.source,
+            args.data_dir,
+            args.limit,
+            config.prompt,
+            config.min_pixels,
+            config.max_pixels,
+        )
+        extra = {"max_steps": args.max_steps, "use_vllm": args.use_vllm}
+        if args.use_vllm:
+            extra["vllm_mode"] = "colocate"
+        trl_args = grpo_args(config, str(args.output_dir), state.num_processes, **extra)
+    except (DataError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if skipped and state.is_main_process:
+        print(f"warning: {len(skipped)} training items left out, e.g. {skipped[0]}", file=sys.stderr)
+    if state.is_main_process:
+        config.save(args.output_dir)
+    trainer = VGPOTrainer(
+        model=args.model, reward_funcs=[trl_reward(config.reward_protocol)], args=trl_args,
+        train_dataset=dataset, vgpo=config,
+    )  # fmt: skip
+    trainer.train(resume_from_checkpoint=True if args.resume else None)
+    trainer.save_model(str(args.output_dir / "final"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
