@@ -62,3 +62,12 @@ def test_easyr1_compute_score_is_the_checker_score():
 def test_reward_function():
     assert reward("\\boxed{7}", "7") == 1.0
     assert reward("\\boxed{7}", "8") == 0.0
+
+
+def test_trl_reward_in_worker_processes_equals_in_process():
+    texts = [t for t, _, _ in CASES] * 3
+    answers = [g for _, g, _ in CASES] * 3
+    choices = [c for _, _, c in CASES] * 3
+    serial = trl_reward("strict")(texts, answer=answers, choices=choices)
+    assert trl_reward("strict", workers=2)(texts, answer=answers, choices=choices) == serial
+    assert trl_reward("strict", workers=2)(["\\boxed{2}", "x"], answer=["2", None]) == [1.0, None]

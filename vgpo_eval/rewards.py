@@ -44,33 +44,50 @@ def reward(text: str, answer: str, protocol: str = "strict", **hints: Any) -> fl
     return check(text, sample, protocol).score
 
 
-def trl_reward(protocol: str = "strict", answer_column: str = "answer") -> Callable[..., list[float | None]]:
+def trl_reward(
+    protocol: str = "strict", answer_column: str = "answer", workers: int = 0
+) -> Callable[..., list[float | None]]:
     """A TRL reward function: `f(completions, **columns) -> list[float | None]`.
 
     Completions may be strings or conversations (the last message's content is judged). Rows
     without a gold answer get None, which TRL skips. Optional columns `choices`, `answer_type`
-    and `precision` are used when the dataset has them.
+    and `precision` are used when the dataset has them. With `workers` > 1 the checks run in a
+    pool of that many worker processes, kept for the life of the process.
     """
 
     def reward_func(completions: Sequence[Any], **columns: Any) -> list[float | None]:
         answers = columns.get(answer_column)
         if answers is None:
             raise KeyError(f"the dataset has no {answer_column!r} column for the {protocol} reward")
-        out: list[float | None] = []
-        for i, completion in enumerate(completions):
-            if answers[i] is None:
-                out.append(None)
-                continue
-            hints = {
-                k: columns[k][i]
-                for k in ("choices", "answer_type", "precision")
-                if columns.get(k) is not None
-            }
-            out.append(reward(_text(completion), answers[i], protocol, **hints))
-        return out
+        jobs = [
+            (_text(c), answers[i], protocol, {k: columns[k][i] for k in HINTS if columns.get(k) is not None})
+            for i, c in enumerate(completions)
+        ]
+        todo = [job for job in jobs if job[1] is not None]
+        parallel = workers > 1 and len(todo) > 1
+        scores = iter(_pool(workers).map(_job, todo, chunksize=8) if parallel else map(_job, todo))
+        return [None if job[1] is None else next(scores) for job in jobs]
 
     reward_func.__name__ = f"{protocol}_accuracy"
     return reward_func
+
+
+HINTS = ("choices", "answer_type", "precision")
+_POOLS: dict[int, Any] = {}
+
+
+def _job(job: tuple) -> float:
+    text, answer, protocol, hints = job
+    return reward(text, answer, protocol, **hints)
+
+
+def _pool(workers: int):
+    """A process pool of `workers`, made once (starting processes would cost more than the checks)."""
+    if workers not in _POOLS:
+        from concurrent.futures import ProcessPoolExecutor
+
+        _POOLS[workers] = ProcessPoolExecutor(workers)
+    return _POOLS[workers]
 
 
 def _text(completion: Any) -> str:

@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--resume", action="store_true", help="resume from the last checkpoint in --output-dir"
     )
+    parser.add_argument(
+        "--reward-workers", type=int, default=4, help="processes that run the checker (default 4)"
+    )
     add_arguments(parser)
     args = parser.parse_args(argv)
     config = from_args(args)
@@ -69,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     if state.is_main_process:
         config.save(args.output_dir)
     trainer = VGPOTrainer(
-        model=args.model, reward_funcs=[trl_reward(config.reward_protocol)], args=trl_args,
+        model=args.model, reward_funcs=[trl_reward(config.reward_protocol, workers=args.reward_workers)], args=trl_args,
         train_dataset=dataset, vgpo=config,
     )  # fmt: skip
     trainer.train(resume_from_checkpoint=True if args.resume else None)
