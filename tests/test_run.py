@@ -49,6 +49,8 @@ def test_every_task_end_to_end(tiny_model_dir, data, tmp_path, capsys):
         responses = read_responses(out / f"{name}.responses.jsonl")
         assert len(responses) == N and all(r.finish_reason in ("stop", "length") for r in responses.values())
     assert (out / "report.md").read_text().startswith("# Results")
+    origins = json.loads((out / "data_sources.json").read_text())
+    assert set(origins) == set(SUITES["all"]) and origins["wemath"] == {"data_dir": str(data)}
 
 
 def test_interrupted_run_resumes_to_the_same_result(tiny_model_dir, data, tmp_path, monkeypatch):

@@ -1,7 +1,7 @@
 """Runs: generate responses for tasks into a run folder, resumably, then score and report them.
 
-A run folder holds `config.json` (model, backend, decoding, data source and revisions, checker
-version, git sha), per task `<task>.samples.jsonl` (the items, so scoring never needs the data
+A run folder holds `config.json` (model, backend, decoding, data source, checker version, git
+sha), `data_sources.json` (each task's dataset and the hub commit it resolved to), per task `<task>.samples.jsonl` (the items, so scoring never needs the data
 again) and `<task>.responses.jsonl`, appended and flushed one line per response as it arrives.
 Re-running the same command resumes: finished (item, index) pairs are skipped, a line cut off by
 a crash is dropped, items that failed are tried again; the last record of a pair wins. Scoring
@@ -61,14 +61,14 @@ def run(config: RunConfig, tasks: list[Task], progress: bool = True) -> dict[str
     _check_resumable(out, config)
     backend = BACKENDS[config.backend](config.model, **_options(config))
     _write_config(out, config, backend, tasks)  # before generating, so a resumed run is checked against it
-    load_errors = {}
+    load_errors, origins = {}, {}
     for task in tasks:
         try:
             loaded = load(task, config.source, config.data_dir, config.limit)
         except DataError as exc:  # this task's data is not there: say so, run the others
             load_errors[task.name] = [str(exc)]
             continue
-        load_errors[task.name] = loaded.errors
+        load_errors[task.name], origins[task.name] = loaded.errors, loaded.origin
         write_jsonl(out / f"{task.name}.samples.jsonl", [s.to_dict() for s in loaded.samples])
         path = out / f"{task.name}.responses.jsonl"
         done = {(r.sample_id, r.index) for r in read_responses(path).values() if r.error is None}
@@ -81,6 +81,7 @@ def run(config: RunConfig, tasks: list[Task], progress: bool = True) -> dict[str
         if total:
             _generate(backend, todo, config.decoding, path, f"{task.name} ({total} to go)", progress)
     write_jsonl(out / "load_errors.json", [load_errors], indent=True)
+    write_jsonl(out / "data_sources.json", [origins], indent=True)  # the dataset commits the rows came from
     return load_errors
 
 

@@ -15,7 +15,7 @@ per-item errors instead of stopping, so one bad row never sinks a run.
 
 Hub datasets are read with `datasets.load_dataset` (cached under HF_HOME, honouring
 HF_HUB_OFFLINE); revisions are pinned by the `revision` field of a `Source` when known, and the
-revision actually used is recorded by `run` (issue 4). Nothing here runs at import.
+hub commit the rows resolved to is recorded by `run` in `data_sources.json`. Nothing here runs at import.
 """
 
 from __future__ import annotations
@@ -116,6 +116,7 @@ class Loaded:
     source: str
     samples: list[Sample]
     errors: list[str]
+    origin: dict[str, Any] = field(default_factory=dict)  # dataset, split, revision asked for and resolved
 
 
 def cache_dir() -> Path:
@@ -141,7 +142,24 @@ def load(
             samples.append(convert(row, Context(task, index, root, cache_dir(), shared)))
         except (DataError, KeyError, TypeError, ValueError) as exc:
             errors.append(f"{task.name} row {index}: {exc}" if not isinstance(exc, DataError) else str(exc))
-    return Loaded(task, source, samples, errors)
+    return Loaded(task, source, samples, errors, _origin(task, source, data_dir))
+
+
+def _origin(task: Task, source: str, data_dir: str | Path | None) -> dict[str, Any]:
+    """Where the rows came from, with the hub commit they resolved to when the hub can be asked."""
+    if source == "local":
+        return {"data_dir": str(data_dir)}
+    spec = task.papo if source == "papo" else task.upstream or _dataset_override(task)
+    origin: dict[str, Any] = {"dataset": spec.dataset, "split": spec.split, "config": spec.config,
+                              "revision": spec.revision, "resolved": None}  # fmt: skip
+    if os.environ.get("HF_HUB_OFFLINE") != "1":
+        try:
+            from huggingface_hub import HfApi
+
+            origin["resolved"] = HfApi().dataset_info(spec.dataset, revision=spec.revision, timeout=10).sha
+        except Exception:  # noqa: BLE001 - no network or no such repo: recorded as unknown
+            pass
+    return origin
 
 
 def _rows(
