@@ -143,6 +143,19 @@ GROWN_FROM_FAILURES = [  # rules found by an independent labelled set; rows reph
     ("I count seven cars in the lot", "7", None, True),
     ("The blue curve has the largest area. No.", "No", ["Yes", "No"], True),
     ("Let me compute the width, which is 6 and the height is", "6", None, False),  # cut off
+    ("The two towns are about 41.7 kilometres apart by road, i.e. $s \\approx 41.7$.", "41.7", None, True),
+    ("\\boxed{305^\\circ}", "305 ^\\circ T", None, True),  # a true bearing's T
+    ("Area = 3 × 4 = 12 m².", "A", ["12", "7", "14", "No correct answer"], True),
+    ("\\boxed{0.25, 0.75}", "B", ["0.75 0.25", "0.25 0.75", "0.5 0.5"], True),  # ordered pair of an option
+    (
+        "Hence the correct statement is: the line is vertical.",
+        "C",
+        ["it is flat", "it rises", "the line is vertical"],
+        True,
+    ),
+    ("$\\cos x = \\dfrac{\\sqrt3}{2}$", "B", ["\\frac{1}{2}", "\\frac{\\sqrt{3}}{2}"], True),
+    ("m\\angle PQR = 45^{\\circ}", "B", ["30", "45", "60"], True),
+    ("AB = 7", "7", None, True),
 ]
 TEXT = [
     ("\\boxed{Yes}", "Yes", None, True),

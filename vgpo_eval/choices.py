@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from vgpo_eval.compare import equal
+from vgpo_eval.compare import equal, same_order
 from vgpo_eval.quantity import normalize
 
 LETTERS = "ABCDEFGHIJ"
@@ -101,7 +101,14 @@ def _options_written(text: str, choices: tuple[str, ...]) -> frozenset[str]:
 
 
 def _options_matching(text: str, choices: tuple[str, ...]) -> frozenset[str]:
-    """Letters of the options whose text states the same answer as `text` (exact text first, then value)."""
-    return _options_written(text, choices) or frozenset(
-        LETTERS[i] for i, option in enumerate(choices[: len(LETTERS)]) if equal(_option_text(i, option), text)
-    )
+    """Letters of the options whose text states the same answer as `text`: exact text first, then value;
+    when several match by value ("0.32, 0.67" and "0.67, 0.32"), the ones equal in order."""
+    written = _options_written(text, choices)
+    if written:
+        return written
+    texts = {LETTERS[i]: _option_text(i, option) for i, option in enumerate(choices[: len(LETTERS)])}
+    matches = frozenset(letter for letter, option in texts.items() if equal(option, text))
+    if len(matches) > 1:
+        ordered = frozenset(letter for letter in matches if same_order(texts[letter], text))
+        return ordered or matches
+    return matches

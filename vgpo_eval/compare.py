@@ -28,10 +28,13 @@ from vgpo_eval.quantity import UNITS, Quantity, canonical_unit, in_base_units, n
 
 MAX_PARTS = 32
 _THOUSANDS = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
-_ASSIGN = re.compile(
-    r"^\s*((?:m?\\angle\s*)?[A-Za-z](?:_\{?\w+\}?)?(?:\s*\([^()=]*\))?|\\?[A-Za-z]+\s*[A-Z]{2,3})\s*=(?!=)\s*(.+)$"
+_ASSIGN = re.compile(  # "x = 5", "f(x) = ...", "a_{3} = 2", "m\\angle ECF = 90°", "AB = 5", "\\sin x = ..."
+    r"^\s*((?:m\s*)?\\angle\s*[A-Za-z]{1,3}|[A-Za-z](?:_\{?\w+\}?)?(?:\s*\([^()=]*\))?|[A-Z]{2,3}"
+    r"|\\[A-Za-z]+\s*[A-Z]{2,3}|\\(?:sin|cos|tan|cot|sec|csc|ln|log)\s*\(?\s*\\?[A-Za-z]+\s*\)?)"
+    r"\s*(?:=(?!=)|\\approx|≈)\s*(.+)$"
 )
 _PM = re.compile(r"\\pm|±")
+_SPACED_NUMBERS = re.compile(r"-?\d+(?:\.\d+)?(?:\s+-?\d+(?:\.\d+)?)+")
 _LT, _VAR = r"(?:<|\\lt|\\le)", r"[a-zA-Z]"
 _BETWEEN = re.compile(rf"(?P<lo>[^<>]+?)\s*(?P<lo_op>{_LT})\s*{_VAR}\s*(?P<hi_op>{_LT})\s*(?P<hi>[^<>]+)")
 _BELOW = re.compile(rf"{_VAR}\s*(?P<hi_op>{_LT})\s*(?P<hi>[^<>]+)")
@@ -77,6 +80,14 @@ def equal(gold: str, pred: str, precision: int | None = None) -> bool:
     if p.brackets != g.brackets and not (p.brackets == "" and g.brackets in ("()", "[]")):
         return False
     return all(scalar_equal(a, b, precision) for a, b in zip(g.items, p.items, strict=True))
+
+
+def same_order(a: str, b: str) -> bool:
+    """Whether two answers have equal parts in the same order (a tie-break between listed options)."""
+    pa, pb = parts(a), parts(b)
+    return len(pa.items) == len(pb.items) and all(
+        scalar_equal(x, y) for x, y in zip(pa.items, pb.items, strict=True)
+    )
 
 
 def answer_count(gold: str) -> int:
@@ -138,6 +149,8 @@ def parts(answer: str) -> Parts:
     s = normalize(answer)
     if _THOUSANDS.fullmatch(s):
         return Parts((s,))
+    if _SPACED_NUMBERS.fullmatch(s):  # an option written "0.32 0.67"
+        return Parts(tuple(s.split()), "", None, True)
     brackets, inner = _outer_brackets(s)
     items = _split_top(inner, ",;") if brackets or "," in s or ";" in s else [s]
     if len(items) == 1 and not brackets:

@@ -45,7 +45,9 @@ _NUMBERS = (
 _VALUE = re.compile(rf"\d+:\d\d|-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|\b(?:{'|'.join(_NUMBERS.split())})\b", re.I)
 _HEDGE_GAP = re.compile(r"\bor\b", re.I)
 _JOIN_GAP = re.compile(r"^\s*(?:,|;|&|and|,\s*and)\s*$", re.I)
-_IS = re.compile(r"\s(?:is|are|equals|was|were)\s|\s(?:≈|\\approx)\s|(?<=\d)\s=\s(?=[^=]*$)", re.I)
+_IS = re.compile(
+    r"\s(?:is|are|equals|was|were)\s|\s(?:≈|\\approx)\s|(?<=\d)\s=\s(?=[^=]*$)|(?<=\bis):\s", re.I
+)
 _LEADING_LETTERS = re.compile(
     r"^(?:both\s+|options?\s+|choices?\s+)?(\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)*)\s+"
     r"(?:is|are|belongs?|fits?|follows?|matches|match|satisf\w*|contains?|completes?)\b"  # not "I would"
@@ -220,17 +222,21 @@ def _distill(span: str) -> str | None:
     leading = _LEADING_LETTERS.match(span)
     if leading:  # "B and D belong to the green category", "Both A and B contain ..."
         return leading.group(1)
-    parts = _IS.split(_outside_math(span))
-    if len(parts) > 1:
+    announced = re.search(r"\b(?:is|are):\s+(.+)$", span)  # "the true statement is: <an option's text>"
+    parts = [announced.group(1)] if announced else _IS.split(_outside_math(span))
+    if announced or len(parts) > 1:
         span = span[len(span) - len(parts[-1]) :]
     if _MATH.search(span) and len(_MATH.sub("", span).strip(" .,;:")) <= 12:
         span = _MATH.sub(lambda m: m.group(1), span)  # "$1$ and $-2$" -> "1 and -2"
     span = re.sub(r"^(?:approximately|about|around|roughly|exactly)\s+", "", span.strip(), flags=re.I)
     span = span.strip().rstrip(".;:,!").strip()
     values = _VALUE.findall(_MATH.sub(" ", span))
-    if values and len(re.findall(r"[A-Za-z]{2,}", _MATH.sub(" ", span))) >= 3:  # still a sentence: its value
+    words = re.findall(r"[A-Za-z]{2,}", re.sub(r"\\[A-Za-z]+", " ", _MATH.sub(" ", span)))  # not \\frac
+    if values and len(words) >= 3:  # still a sentence: its value
         digits = [v for v in values if v[-1].isdigit()]  # "12 sequences meeting the three conditions": 12
         return (digits or values)[0].rstrip(",")
+    if len(span) > 30 and (final_math := re.search(r"\$([^$]+)\$\W*$", span)):
+        return final_math.group(1).strip()  # "... 22.3 metres apart, i.e. $d \\approx 22.3$"
     if len(span) > 40 and " " in span:
         return None
     return span or None

@@ -66,7 +66,7 @@ NUMBER_WORDS = {
 } | {"none": 0, "no": 0, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80}
 
 _UNICODE = str.maketrans({"−": "-", "–": "-", "∞": "\\infty ", "≤": "\\le ", "≥": "\\ge ", "∠": "\\angle ",
-                          "×": "\\times ", "·": "\\cdot ", "π": "\\pi ", "∪": "\\cup "})  # fmt: skip
+                          "×": "\\times ", "·": "\\cdot ", "π": "\\pi ", "∪": "\\cup ", "²": "^2", "³": "^3"})  # fmt: skip
 _WRAPPERS = re.compile(
     r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|operatorname|mbox|bm)\s*\{([^{}]*)\}"
 )
@@ -115,6 +115,7 @@ def quantity(text: str) -> Quantity | None:
         return None
     percent = bool(_PERCENT.search(s))
     s = _PERCENT.sub("", s)
+    s = re.sub(r"(°|\\circ\}?)\s*T$", r"\1", s)  # a true bearing's "T": 221° T is 221°
     unit = "degree" if _DEGREE.search(s) else None
     s = _DEGREE.sub("", s).strip()
     number, rest = _leading_number(s)
