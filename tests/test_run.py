@@ -148,3 +148,10 @@ def test_openai_run_with_failed_items_resumes(tiny_model_dir, tmp_path, monkeypa
     second = score_run(out, "strict")["tasks"]["counting"]
     assert second["generation_errors"] == [] and second["n"] == 4 and second["complete"]
     assert all(r.error is None for r in read_responses(out / "counting.responses.jsonl").values())
+
+
+def test_a_model_that_cannot_be_loaded_is_a_clear_error(tmp_path, capsys):
+    data = synthetic.write(tmp_path / "data", ["counting"], n=1)
+    code = main(["run", "--tasks", "counting", "--model", str(tmp_path / "no-such-model"), "--backend", "hf",
+                 "--source", "local", "--data-dir", str(data), "--out", str(tmp_path / "run")])  # fmt: skip
+    assert code == 2 and "cannot load the model" in capsys.readouterr().err

@@ -298,7 +298,7 @@ def _run(args: argparse.Namespace) -> int:
             limit=args.limit, protocols=protocols, decoding=decoding, backend_options=options,
         )  # fmt: skip
         load_errors = run(config, tasks)
-    except ValueError as exc:
+    except (ValueError, ImportError, ConnectionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for errors in load_errors.values():
@@ -311,7 +311,10 @@ def _report(run_dir: Path, protocols: list[str], workers: int | None) -> int:
     from vgpo_eval.report import main_table, markdown, score_run
 
     if not any(run_dir.glob("*.samples.jsonl")):
-        print(f"error: {run_dir} holds no run (no <task>.samples.jsonl)", file=sys.stderr)
+        print(
+            f"error: {run_dir} holds no run: no task's data could be loaded (see the warnings above)",
+            file=sys.stderr,
+        )
         return 2
     reports = [score_run(run_dir, p, workers) for p in protocols]
     (run_dir / "report.md").write_text(markdown(reports), encoding="utf-8")

@@ -60,7 +60,12 @@ def run(config: RunConfig, tasks: list[Task], progress: bool = True) -> dict[str
     out.mkdir(parents=True, exist_ok=True)
     _check_resumable(out, config)
     backend = BACKENDS[config.backend](config.model, **_options(config))
-    _write_config(out, config, backend, tasks)  # before generating, so a resumed run is checked against it
+    try:
+        _write_config(out, config, backend, tasks)  # loads the model; before generating, for resumes
+    except OSError as exc:  # no such model, no network and no cache, ...
+        raise ValueError(
+            f"cannot load the model {config.model!r} ({config.backend}): {str(exc)[:400]}"
+        ) from exc
     load_errors, origins = {}, {}
     for task in tasks:
         try:
