@@ -16,25 +16,31 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from tasks import TASKS, resolve
+from tasks.figures import (
+    Problem,
+    angle_problem,
+    bars_problem,
+    count_problem,
+    distractors,
+    hypotenuse_problem,
+    panels_picture,
+    perimeter_problem,
+    rectangle_picture,
+    with_caption,
+)
 from vgpo_eval.rows import LETTERS
 
 SCHEMAS = ("upstream", "papo")
-KINDS = ("circle", "square", "triangle")
-COLORS = ("red", "blue", "green", "orange", "purple", "brown")
-FRUITS = ("apple", "pear", "plum", "fig", "kiwi", "lime", "date", "peach", "mango", "grape")
 VERSIONS = ("Text Dominant", "Text Lite", "Vision Intensive", "Vision Dominant", "Vision Only")
-TRIPLES = ((3, 4), (6, 8), (5, 12), (8, 15), (9, 12))
-LEGS = ((2, 3), (2, 5), (3, 5), (4, 5), (5, 6), (3, 8))  # a^2 + b^2 square-free: an irrational hypotenuse
 KEYED = ("mathvista", "logicvista")  # their upstream files are dicts keyed by the row id
 MATHVISTA_META = {  # chart: True for a bar chart, False for a geometry diagram
     True: {"task": "figure question answering", "context": "bar chart", "skills": ["statistical reasoning"]},
@@ -44,27 +50,6 @@ MATHVISTA_META = {  # chart: True for a bar chart, False for a geometry diagram
         "skills": ["geometry reasoning"],
     },
 }
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One picture, its question, its gold value (the option text for multiple choice), its options."""
-
-    image: Image.Image
-    question: str
-    value: str
-    options: list[str] | None = None
-    given: str = ""  # the drawn data in words, for question versions that state it
-
-    @property
-    def gold(self) -> str:
-        return LETTERS[self.options.index(self.value)] if self.options else self.value
-
-    @property
-    def prompt(self) -> str:
-        """The question with its options written in, as a ShareGPT user turn carries it."""
-        lines = [f"{LETTERS[i]}. {option}" for i, option in enumerate(self.options or ())]
-        return self.question + ("\nChoices:\n" + "\n".join(lines) if lines else "")
 
 
 @dataclass(frozen=True)
@@ -78,136 +63,12 @@ class Row:
     prompt: str  # the ShareGPT user turn
 
 
-def _canvas(width: int = 160, height: int = 120) -> tuple[Image.Image, ImageDraw.ImageDraw]:
-    image = Image.new("RGB", (width, height), "white")
-    return image, ImageDraw.Draw(image)
-
-
-def _label(draw: ImageDraw.ImageDraw, *labels: tuple[tuple[int, int], str]) -> None:
-    for xy, text in labels:
-        draw.text(xy, text, fill="black")
-
-
-def _shape(draw: ImageDraw.ImageDraw, kind: str, box: tuple[int, int, int, int], color: str) -> None:
-    x0, y0, x1, y1 = box
-    if kind == "circle":
-        draw.ellipse(box, fill=color)
-    elif kind == "square":
-        draw.rectangle(box, fill=color)
-    else:
-        draw.polygon([((x0 + x1) // 2, y0), (x1, y1), (x0, y1)], fill=color)
-
-
-def _shapes(rng: random.Random, kinds: list[str]) -> Image.Image:
-    """Shapes in distinct cells of a 4x3 grid of 32 px, so that no two touch (at most 12)."""
-    image, draw = _canvas(128, 96)
-    for kind, cell in zip(kinds, rng.sample(range(12), len(kinds)), strict=True):
-        x, y = cell % 4 * 32 + 6, cell // 4 * 32 + 6
-        _shape(draw, kind, (x, y, x + 20, y + 20), rng.choice(COLORS))
-    return image
-
-
-def _panels(contents: list[list[str]]) -> Image.Image:
-    """Four panels labelled A-D, each holding up to four black shapes (LogicVista draws its options)."""
-    image, draw = _canvas(160, 62)
-    for p, kinds in enumerate(contents):
-        draw.rectangle((p * 40 + 2, 2, p * 40 + 38, 46), outline="black")
-        _label(draw, ((p * 40 + 17, 48), LETTERS[p]))
-        for j, kind in enumerate(kinds):
-            x, y = p * 40 + 6 + j % 2 * 16, 6 + j // 2 * 20
-            _shape(draw, kind, (x, y, x + 12, y + 12), "black")
-    return image
-
-
-def _caption(image: Image.Image, lines: list[str]) -> Image.Image:
-    """The picture with text lines below it (a question drawn into the image)."""
-    out, draw = _canvas(image.width, image.height + 12 * len(lines))
-    out.paste(image)
-    _label(draw, *(((4, image.height + 12 * j), line) for j, line in enumerate(lines)))
-    return out
-
-
-def _options(rng: random.Random, gold: int, k: int, fmt: str = "{}", step: int = 1) -> list[str]:
-    """k distinct positive multiples of `step` near the gold, the gold at a random position."""
-    pool = [v * step for v in range(max(1, gold // step - k), gold // step + k + 1) if v * step != gold]
-    values = rng.sample(pool, k - 1)
-    values.insert(rng.randrange(k), gold)
-    return [fmt.format(v) for v in values]
-
-
-def _count(rng: random.Random, mixed: bool = False, n_options: int = 0) -> Problem:
-    """k shapes; mixed: count every item, else count one kind among up to three distractors."""
-    k, kind = rng.randint(2, 8), rng.choice(KINDS)
-    if mixed:
-        kinds = [rng.choice(KINDS) for _ in range(k)]
-    else:
-        kinds = [kind] * k + [rng.choice([x for x in KINDS if x != kind]) for _ in range(rng.randint(0, 3))]
-    question = f"How many {'item' if mixed else kind}s are there in the image?"
-    return Problem(_shapes(rng, kinds), question, str(k), _options(rng, k, n_options) if n_options else None)
-
-
-def _bars(rng: random.Random, ask: str, n_options: int = 4) -> Problem:
-    """A bar chart of four fruits with distinct values written on the bars; ask: label, value or list."""
-    labels, values = rng.sample(FRUITS[:6], 4), rng.sample(range(1, 10), 4)
-    image, draw = _canvas()
-    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
-        draw.rectangle((8 + i * 38, 100 - 8 * value, 32 + i * 38, 100), fill=COLORS[i])
-        _label(draw, ((16 + i * 38, 88 - 8 * value), str(value)), ((8 + i * 38, 104), label))
-    tallest = labels[values.index(max(values))]
-    if ask == "label":
-        options = labels + [f for f in rng.sample(FRUITS, len(FRUITS)) if f not in labels][: n_options - 4]
-        return Problem(image, "Which fruit has the tallest bar?", tallest, rng.sample(options, n_options))
-    if ask == "value":
-        return Problem(image, "What is the value of the tallest bar?", str(max(values)))
-    return Problem(image, "List the values of the bars from left to right.", str(values))
-
-
-def _hypotenuse(rng: random.Random, form: str = "int") -> Problem:
-    """A right triangle with its legs labelled; x is the hypotenuse (form: int, float or sqrt)."""
-    a, b = rng.choice(TRIPLES if form == "int" else LEGS)
-    c2 = a * a + b * b
-    image, draw = _canvas()
-    draw.polygon([(30, 100), (130, 100), (30, 20)], outline="black")
-    draw.rectangle((30, 92, 38, 100), outline="black")
-    _label(draw, ((14, 54), str(a)), ((76, 104), str(b)), ((84, 50), "x"))
-    value = {"int": str(math.isqrt(c2)), "float": f"{math.sqrt(c2):.1f}", "sqrt": f"\\sqrt{{{c2}}}"}[form]
-    return Problem(image, "The legs of the right triangle are labelled. Find x, its hypotenuse.", value)
-
-
-def _angle(rng: random.Random, n_options: int = 0, unknown: str = "?") -> Problem:
-    """Triangle ABC with angles A and B labelled in degrees; the gold is angle C."""
-    a, b = rng.sample(range(30, 80, 5), 2)
-    image, draw = _canvas()
-    draw.polygon([(20, 100), (140, 100), (60, 20)], outline="black")
-    _label(draw, ((8, 100), "A"), ((144, 100), "B"), ((56, 6), "C"), ((54, 32), unknown))
-    _label(draw, ((32, 86), f"{a}°"), ((108, 86), f"{b}°"))
-    c = 180 - a - b
-    options = _options(rng, c, n_options, "{}°", step=5) if n_options else None
-    given = f"angle A = {a}°, angle B = {b}°"
-    question = "Find the measure of angle C." if unknown == "?" else "Find x."
-    return Problem(image, question, f"{c}°" if options else str(c), options, given)
-
-
-def _rectangle(length: int, width: int) -> Image.Image:
-    image, draw = _canvas()
-    height = max(16, round(70 * width / length))
-    draw.rectangle((20, 30, 110, 30 + height), outline="black")
-    _label(draw, ((50, 16), f"{length} cm"), ((114, 24 + height // 2), f"{width} cm"))
-    return image
-
-
-def _perimeter(rng: random.Random) -> Problem:
-    length, width = rng.randint(4, 12), rng.randint(2, 3)
-    question = "What is the perimeter of the rectangle, in cm?"
-    return Problem(_rectangle(length, width), question, str(2 * (length + width)))
-
-
 def _mathverse(rng: random.Random, n: int, versions: tuple[str, ...] = VERSIONS) -> list[Row]:
     """Triangle-angle problems, alternately multi-choice and free-form, cycling through `versions`."""
     rows = []
     for i in range(n):
         version, multi, problem = versions[i % len(versions)], i % 2 == 0, i + 1
-        p, k = _angle(rng, 4 if multi else 0), VERSIONS.index(version) + 1
+        p, k = angle_problem(rng, 4 if multi else 0), VERSIONS.index(version) + 1
         choices = "\nChoices:\n" + "\n".join(f"{LETTERS[j]}:{o}" for j, o in enumerate(p.options or ()))
         text = {
             "Text Dominant": f"As shown in the figure, in triangle ABC, {p.given}. {p.question}",
@@ -219,7 +80,7 @@ def _mathverse(rng: random.Random, n: int, versions: tuple[str, ...] = VERSIONS)
         cot = f"first conduct reasoning, and then answer the question and provide {ask}, at the end."
         lead = "Please" if text else "According to the question shown in the image, please"
         query = f"{lead} {cot}" + (f"\nQuestion: {question}" if text else "")
-        image = p.image if text else _caption(p.image, [p.question, choices[10:].replace("\n", "  ")])
+        image = p.image if text else with_caption(p.image, [p.question, choices[10:].replace("\n", "  ")])
         folder = "images_version_1-4" if k <= 3 else f"images_version_{k + 1}"
         row = {"sample_index": str(i * 5 + k), "problem_index": str(problem), "problem_version": version}
         row |= {"question": question, "image": f"{folder}/image_{problem}.png", "answer": p.gold}
@@ -247,9 +108,9 @@ def _wemath(rng: random.Random, n: int) -> list[Row]:
         asks = [("length of", length), ("width of", width), ("perimeter of", 2 * (length + width))]
         square = ("side of a square with the same perimeter as", (length + width) // 2)
         asks = asks[:steps] + [asks[2] if steps == 2 else square]
-        image, ID = _rectangle(length, width), f"{steps}steps_{g}"
+        image, ID = rectangle_picture(length, width), f"{steps}steps_{g}"
         for j, (what, value) in enumerate(asks, 1):
-            step, options = "multi" if j > steps else str(j), _options(rng, value, 4, "{} cm")
+            step, options = "multi" if j > steps else str(j), distractors(rng, value, 4, "{} cm")
             option = ";".join(f"{LETTERS[o]}. {t}" for o, t in enumerate(options)) + "; E. No correct answer"
             question = f"As shown in the diagram, the {what} the rectangle is ( ) cm."
             path, gold = f"{steps}steps/image/{g}-{step}.png", LETTERS[options.index(f"{value} cm")]
@@ -273,7 +134,7 @@ def _logicvista(rng: random.Random, n: int) -> list[Row]:
             None,
             ("Which choice (A, B, C, or D) contains the most shapes?", LETTERS[counts.index(4)]),
         ][i % 4]
-        p = Problem(_panels(contents), *asks) if asks else _count(rng)
+        p = Problem(panels_picture(contents), *asks) if asks else count_problem(rng)
         row = {"imagename": f"v1_{i}.png", "question": p.question, "answer": p.value, "skill": ["inductive"]}
         row |= {"broad_capability": ["diagram"], "specific_capability": ["counting"]}
         rows.append(Row(row, {f"images/v1_{i}.png": p.image}, f"v1_{i}", p.value, p.question))
@@ -317,20 +178,22 @@ def _cycle(name: str, *makers: Callable[[random.Random], Problem]):
     return lambda rng, n: [_row(name, makers[i % len(makers)](rng), i) for i in range(n)]
 
 
-BARS = tuple(partial(_bars, ask=ask) for ask in ("label", "value", "list"))
-ANGLE, X_ANGLE = partial(_angle, n_options=4), partial(_angle, unknown="x°")
+BARS = tuple(partial(bars_problem, ask=ask) for ask in ("label", "value", "list"))
+ANGLE, X_ANGLE = partial(angle_problem, n_options=4), partial(angle_problem, unknown="x°")
 BUILDERS: dict[str, Callable[[random.Random, int], list[Row]]] = {
-    "mathvista": _cycle("mathvista", *BARS[:2], partial(_hypotenuse, form="float"), BARS[2]),
+    "mathvista": _cycle("mathvista", *BARS[:2], partial(hypotenuse_problem, form="float"), BARS[2]),
     "mathverse": _mathverse,
     "wemath": _wemath,
-    "mmk12": _cycle("mmk12", _count, _hypotenuse, ANGLE, _perimeter),
-    "geomath": _cycle("geomath", _hypotenuse, ANGLE, _perimeter),
-    "geo3k": _cycle("geo3k", _hypotenuse, X_ANGLE, partial(_hypotenuse, form="sqrt")),
+    "mmk12": _cycle("mmk12", count_problem, hypotenuse_problem, ANGLE, perimeter_problem),
+    "geomath": _cycle("geomath", hypotenuse_problem, ANGLE, perimeter_problem),
+    "geo3k": _cycle("geo3k", hypotenuse_problem, X_ANGLE, partial(hypotenuse_problem, form="sqrt")),
     "logicvista": _logicvista,
-    "counting": _cycle("counting", partial(_count, mixed=True)),
-    "mmmu_pro": _cycle("mmmu_pro", partial(_count, n_options=10), partial(_bars, ask="label", n_options=10)),
+    "counting": _cycle("counting", partial(count_problem, mixed=True)),
+    "mmmu_pro": _cycle(
+        "mmmu_pro", partial(count_problem, n_options=10), partial(bars_problem, ask="label", n_options=10)
+    ),
     "mathverse_v": partial(_mathverse, versions=VERSIONS[2:]),
-    "virl39k": _cycle("virl39k", _count, _hypotenuse, ANGLE),
+    "virl39k": _cycle("virl39k", count_problem, hypotenuse_problem, ANGLE),
 }
 
 
