@@ -156,6 +156,28 @@ GROWN_FROM_FAILURES = [  # rules found by an independent labelled set; rows reph
     ("$\\cos x = \\dfrac{\\sqrt3}{2}$", "B", ["\\frac{1}{2}", "\\frac{\\sqrt{3}}{2}"], True),
     ("m\\angle PQR = 45^{\\circ}", "B", ["30", "45", "60"], True),
     ("AB = 7", "7", None, True),
+    ("Work it out step by step.\n\n**Answer**: 3.2 m/s²", "3.2", None, True),  # bold around the cue
+    ("Final answer (speed): 12 m/s", "12 m/s", None, True),
+    ("所以角度为 40°。\n故选 B。", "B", ["30°", "40°", "50°"], True),
+    ("答案是 A", "A", None, True),
+    ("Answer: V = 9 V", "9", None, True),
+    ("\\boxed{250 \\text{ mA}}", "0.25 A", None, True),
+    ("\\boxed{250 \\text{ mA}}", "0.25 V", None, False),
+    ("\\boxed{7.2 \\times 10^{6} \\text{ J}}", "2 kWh", None, True),
+    ("\\boxed{8 \\Omega}", "8 ohm", None, True),
+    ("\\boxed{2.5 \\text{ g/cm}^3}", "2.5 \\times 10^{3} kg/m^3", None, True),
+    ("So the force is 20 N (to the right).", "20", None, True),
+    ("No, they are not equal.", "No", None, True),
+    ("Yes, the left one is taller (about 9 vs 7).", "Yes", None, True),
+    ("There seem to be about 8 to 9 cups on the shelf.", "8", None, False),  # a range is a hedge
+    ("There were twelve eggs; after cooking 5 of them, seven are left.", "7", None, True),
+    ("\\boxed{H_2SO_4}", "H2SO4", None, True),
+    ("\\boxed{\\text{Bb}}", "BB", None, False),  # genotypes: case matters
+    ("\\boxed{4\\sqrt{3}}", "6.93", None, True),  # a decimal gold, an exact answer that rounds to it
+    ("\\boxed{4\\sqrt{3}}", "6.9", None, True),
+    ("\\boxed{4\\sqrt{3}}", "6.94", None, False),
+    ("It matches the description best (option G).", "G", list("ABCDEFGHIJ"), True),
+    ("<think>A, B or C?</think>\nFinal: AC", "A, C", None, True),
 ]
 TEXT = [
     ("\\boxed{Yes}", "Yes", None, True),

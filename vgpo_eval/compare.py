@@ -40,6 +40,7 @@ _BETWEEN = re.compile(rf"(?P<lo>[^<>]+?)\s*(?P<lo_op>{_LT})\s*{_VAR}\s*(?P<hi_op
 _BELOW = re.compile(rf"{_VAR}\s*(?P<hi_op>{_LT})\s*(?P<hi>[^<>]+)")
 _ABOVE = re.compile(rf"{_VAR}\s*(?P<lo_op>>|\\gt|\\ge)\s*(?P<lo>[^<>]+)")
 _INTERVAL_HINT = re.compile(r"\\infty|\\cup|∞|∪|\\le|\\ge|≤|≥|<|>")
+_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\circ|\\degree")
 _TRAILING_UNIT = re.compile(r"(.+?)\s+([a-zA-Z]+(?:/[a-zA-Z]+)?(?:\^\{?[23]\}?)?)")
 _NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|isn't|doesn't|cannot|can't)\b", re.I)
@@ -228,7 +229,7 @@ def scalar_equal(gold: str, pred: str, precision: int | None = None) -> bool:
     g, p = normalize(gold), normalize(pred)
     if not g or not p:
         return False
-    if g.lower() == p.lower():
+    if g.lower() == p.lower() and not (len(g) <= 3 and g.isalpha() and g != p):
         return True
     if _compact(g) == _compact(p):  # "315^\\circ T" = "315° T"
         return True
@@ -240,11 +241,13 @@ def scalar_equal(gold: str, pred: str, precision: int | None = None) -> bool:
         return scalar_equal(g_core, p_core, precision)
     if _is_text(g) or _is_text(p):
         return text_equal(g, p)
-    return expressions_equal(g, p, pq)
+    return expressions_equal(g, p, pq, gq)
 
 
 def _compact(s: str) -> str:
-    return re.sub(r"\s+", "", _DEGREES.sub("°", s)).lower()
+    """Spacing, degree marks and subscripts aside: "315^\\circ T" = "315°T", "H_2O" = "H₂O" = "H2O"."""
+    s = re.sub(r"[\s_{}]+", "", _DEGREES.sub("°", s)).translate(_SUBSCRIPTS)
+    return s if len(s) <= 3 and s.isalpha() else s.lower()  # "Aa" is not "AA" (a genotype)
 
 
 def _split_unit(s: str) -> tuple[str, str | None]:
@@ -317,16 +320,28 @@ def _words(s: str) -> str:
     return re.sub(r"\s+", " ", s).strip(" .")
 
 
-def expressions_equal(gold: str, pred: str, pred_quantity: Quantity | None = None) -> bool:
-    """Evaluate both at fixed points; math-verify (guarded) when they cannot be read."""
+def expressions_equal(
+    gold: str, pred: str, pred_quantity: Quantity | None = None, gold_quantity: Quantity | None = None
+) -> bool:
+    """Evaluate both at fixed points; math-verify (guarded) when they cannot be read. A decimal gold
+    accepts an exact expression that rounds to it (7.07 for 5\\sqrt{2}), and the reverse (0.866)."""
     verdict = expr.equivalent(gold, pred, rel_tol=1e-12)  # 10000000001 is not 10^{10}
     if verdict is None:
         try:
             return guard.call("vgpo_eval.symbolic", "equivalent", gold, pred)
         except (guard.GuardTimeout, guard.GuardError):
             return False
-    if verdict or pred_quantity is None:
-        return verdict
+    if verdict:
+        return True
+    if gold_quantity is not None and gold_quantity.decimals:
+        value = expr.parse(pred)
+        constant = value.constant() if value is not None else None
+        if constant is None or abs(constant.imag) > 1e-12:
+            return False
+        scale = 10**gold_quantity.decimals
+        return _round_half_up(Fraction(constant.real) * scale) == gold_quantity.value * scale
+    if pred_quantity is None:
+        return False
     value = expr.parse(gold)
     constant = value.constant() if value is not None else None
     if constant is None or abs(constant.imag) > 1e-12:

@@ -29,10 +29,11 @@ MAX_OPENERS = 20  # boxes examined from the end
 _BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.S | re.I)
 _STRONG_CUE = re.compile(
-    r"\bfinal\s+answer\b\s*(?:is\b|:|=)?"
+    r"\bfinal\s+answer\b(?:\s*\([^()]{0,40}\))?\s*(?:is\b|:|=)?"  # "Final answer (displacement): 5 m"
     r"|\b(?:answer|option|choice)\s*(?:is|was|would\s+be|should\s+be|will\s+be)\b\s*:?"
-    r"|\banswer\s*[:=]",
-    re.I,
+    r"|\banswer\s*[:=]|^\s*final\s*:"
+    r"|答案\s*(?:是|为)?\s*[:：]?|(?:故|所以|因此|应)选",  # 答案是 C, 故选 C
+    re.I | re.M,
 )
 _WEAK_CUE = re.compile(r"\b(?:therefore|thus|hence|so)\b,?", re.I)  # looked for in the last line only
 _SENTENCE_END = re.compile(r"\.(?=\s|$)|\n")
@@ -54,6 +55,9 @@ _DANGLING = re.compile(
     r"\b(?:and|or|the|a|an|of|is|are|to|with|so|then|because|which|that|by|for|in|on|as|be|we|let|since)$",
     re.I,
 )
+_REMARK = re.compile(r"\s+\((?=[^()]*[a-z]{2,})[^()]*\)\s*$")
+_YES_NO = re.compile(r"^(yes|no)\b(?:[,.;!]|\s*$)", re.I)
+_RANGE = re.compile(r"\b(\d+(?:\.\d+)?)\s*(?:to|or|-|–)\s*(\d+(?:\.\d+)?)\b")
 _CLOSING_YES_NO = re.compile(r"(?:^|[.!?]\s+)(yes|no)[.!]?$", re.I)
 
 
@@ -164,9 +168,10 @@ def _last_answer_tag(text: str) -> tuple[str, int] | None:
 
 def _unmarked(region: str) -> Extraction:
     """No box or tag: an "answer is" sentence, else the last line (its bold, its conclusion, its value)."""
-    strong = list(_STRONG_CUE.finditer(region))
+    plain = re.sub(r"\*\*|__|^#+\s*", "", region, flags=re.M)  # "**Answer**: C", "### Final Answer"
+    strong = list(_STRONG_CUE.finditer(plain))
     if strong:
-        span = _distill(_sentence(region, strong[-1].end()))
+        span = _distill(_sentence(plain, strong[-1].end()))
         if span:
             return Extraction(span, "cue")
     lines = [line.strip() for line in region.strip().splitlines() if line.strip()]
@@ -213,22 +218,33 @@ def _sentence(text: str, start: int) -> str:
 
 def _distill(span: str) -> str | None:
     """Reduce a concluding sentence to its answer: option letters, the part after "is" / "=", a formula."""
-    span = span.replace("**", "").strip()
+    span = span.replace("**", "").strip().rstrip(".。")
     option = _OPTION.search(span)
-    if option:
+    if option:  # "... which is a lower mordent (option F)"
         return option.group(1).upper()
+    span = _REMARK.sub("", span)  # "3/2 (in m/s²)" -> "3/2"
+    yes_no = _YES_NO.match(span)
+    if yes_no:  # "No, it is not." / "Yes, the blue bar is larger"
+        return yes_no.group(1).capitalize()
     leading = _LEADING_LETTERS.match(span)
     if leading:  # "B and D belong to the green category", "Both A and B contain ..."
         return leading.group(1)
     announced = re.search(r"\b(?:is|are):\s+(.+)$", span)  # "the true statement is: <an option's text>"
     parts = [announced.group(1)] if announced else _IS.split(_outside_math(span))
-    if announced or len(parts) > 1:
-        span = span[len(span) - len(parts[-1]) :]
+    tail = parts[-1]
+    head = span[: len(span) - len(tail)]
+    valueless = not _VALUE.search(tail) and not re.fullmatch(r"\W*[A-J]\W*", tail) and "$" not in tail
+    valueless = valueless and re.search(r"\d", head)  # "... 5 of them, seven | are | left"
+    if announced or (len(parts) > 1 and not valueless):  # not "... seven | are | left"
+        span = span[len(span) - len(tail) :]
     if _MATH.search(span) and len(_MATH.sub("", span).strip(" .,;:")) <= 12:
         span = _MATH.sub(lambda m: m.group(1), span)  # "$1$ and $-2$" -> "1 and -2"
     span = re.sub(r"^(?:approximately|about|around|roughly|exactly)\s+", "", span.strip(), flags=re.I)
     span = span.strip().rstrip(".;:,!").strip()
-    values = _VALUE.findall(_MATH.sub(" ", span))
+    if _RANGE.search(_MATH.sub(" ", span)):
+        return None  # "roughly 6 to 7 objects": a hedge, not an answer
+    clauses = [c for c in re.split(r";|,\s", _MATH.sub(" ", span)) if _VALUE.search(c)]
+    values = _VALUE.findall(clauses[-1]) if clauses else []  # "ten objects; ..., seven remain": seven
     words = re.findall(r"[A-Za-z]{2,}", re.sub(r"\\[A-Za-z]+", " ", _MATH.sub(" ", span)))  # not \\frac
     if values and len(words) >= 3:  # still a sentence: its value
         digits = [v for v in values if v[-1].isdigit()]  # "12 sequences meeting the three conditions": 12

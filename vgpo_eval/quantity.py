@@ -34,7 +34,13 @@ UNITS: dict[str, tuple[str, float]] = {
     "kilogram": ("mass", 1.0), "lb": ("mass", 0.45359237), "pound": ("mass", 0.45359237),
     "m/s": ("speed", 1.0), "cm/s": ("speed", 0.01), "km/h": ("speed", 1 / 3.6), "km/hr": ("speed", 1 / 3.6),
     "kmph": ("speed", 1 / 3.6), "mph": ("speed", 0.44704), "mi/h": ("speed", 0.44704),
-    "degree": ("angle", 1.0), "radian": ("angle", 57.29577951308232), "rad": ("angle", 57.29577951308232),
+    "m/s^2": ("acceleration", 1.0), "cm/s^2": ("acceleration", 0.01),
+    "V": ("voltage", 1.0), "mV": ("voltage", 1e-3), "kV": ("voltage", 1e3),
+    "A": ("current", 1.0), "mA": ("current", 1e-3), "ohm": ("resistance", 1.0), "kohm": ("resistance", 1e3),
+    "W": ("power", 1.0), "kW": ("power", 1e3), "J": ("energy", 1.0), "kJ": ("energy", 1e3),
+    "kWh": ("energy", 3.6e6), "N": ("force", 1.0), "kN": ("force", 1e3), "Pa": ("pressure", 1.0),
+    "kPa": ("pressure", 1e3), "Hz": ("frequency", 1.0), "kg/m^3": ("density", 1.0), "g/cm^3": ("density", 1e3),
+    "g/ml": ("density", 1e3), "degree": ("angle", 1.0), "radian": ("angle", 57.29577951308232), "rad": ("angle", 57.29577951308232),
 }  # fmt: skip
 NUMBER_WORDS = {
     word: i
@@ -167,14 +173,22 @@ def _looks_like_unit(rest: str) -> bool:
 
     A single letter is a unit only when it is a known one (m, s, h, g, l): "5x" is an expression.
     """
+    rest = re.sub(r"\\Omega|Ω", "ohm", re.sub(r"\s*(?:\\cdot|·)\s*", "", rest))
     if not re.fullmatch(r"(?:[a-zA-Z]+(?:/[a-zA-Z]+)?\.?)(?:\s*\^\s*\{?[23]\}?)?(?:\s+[a-zA-Z]+){0,2}", rest):
         return False
     return len(re.sub(r"[^a-zA-Z]", "", rest)) > 1 or canonical_unit(rest).split("^")[0] in UNITS
 
 
 def canonical_unit(unit: str) -> str:
-    """'\\text{ minutes}' -> 'minute', 'cm^{2}' -> 'cm^2', 'square cm' -> 'cm^2'."""
-    u = re.sub(r"[{}\s]+", " ", unit.lower()).strip().rstrip(".")
+    """'\\text{ minutes}' -> 'minute', 'cm^{2}' -> 'cm^2', 'square cm' -> 'cm^2', 'kW·h' -> 'kWh', 'mA' -> 'mA'.
+
+    Symbols are matched case-sensitively first (mA is not MA), then in lower case.
+    """
+    raw = re.sub(r"\s*(?:\\cdot|·|\*)\s*", "", re.sub(r"[{}]", "", unit)).strip().rstrip(".")
+    raw = re.sub(r"\s*\^\s*", "^", raw.replace("\\Omega", "ohm").replace("Ω", "ohm"))
+    if raw in UNITS:
+        return raw
+    u = re.sub(r"\s+", " ", raw.lower())
     u = re.sub(r"\s*\^\s*", "^", u)
     m = re.fullmatch(r"(?:square|sq\.?) (\w+)", u)
     if m:
