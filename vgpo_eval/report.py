@@ -89,7 +89,8 @@ def _summary(name: str, samples: list, responses: dict, scored: list[dict], load
     by_id = {s.id: s for s in samples}
     pairs = [(by_id[i], c) for (i, _), c in correct.items() if i in by_id]
     metrics = task_metrics(TASKS[name], pairs) if name in TASKS else {"accuracy": 0.0, "n": len(pairs)}
-    missing = sum(1 for s in samples if not any(key[0] == s.id for key in responses))
+    answered = {sample_id for sample_id, _ in responses}
+    missing = sum(1 for s in samples if s.id not in answered)
     errors = sorted({r["id"] for r in scored if r.get("rule") == "generation_error"})
     return metrics | {
         "items": len(samples),
