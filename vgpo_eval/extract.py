@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from vgpo_eval.quantity import NUMBER_WORDS
+
 STOP_TOKENS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>")
 INVISIBLE = dict.fromkeys(map(ord, "\x00\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"), None)
 TAIL = 4000  # only the end of a long final part can hold its conclusion
@@ -40,10 +42,8 @@ _SENTENCE_END = re.compile(r"\.(?=\s|$)|\n")
 _OPTION = re.compile(r"\b(?i:option|choice|pick|choose|select|go with)\s*\(?\s*([A-J])\s*\)?(?![A-Za-z])")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _MATH = re.compile(r"\$([^$]+)\$")
-_NUMBERS = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen twenty"
-)
-_VALUE = re.compile(rf"\d+:\d\d|-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|\b(?:{'|'.join(_NUMBERS.split())})\b", re.I)
+_NUMBER_WORDS = "|".join(w for w in NUMBER_WORDS if w not in ("no", "none"))  # "no" is not a value here
+_VALUE = re.compile(rf"\d+:\d\d|-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|\b(?:{_NUMBER_WORDS})\b", re.I)
 _HEDGE_GAP = re.compile(r"\bor\b", re.I)
 _JOIN_GAP = re.compile(r"^\s*(?:,|;|&|and|,\s*and)\s*$", re.I)
 _IS = re.compile(r"\s(?:is|are|equals|was|were)\s|\s(?:≈|\\approx)\s|(?<=\d)\s=\s(?=[^=]*$)", re.I)
@@ -234,18 +234,19 @@ def _distill(span: str) -> str | None:
     tail = parts[-1]
     head = span[: len(span) - len(tail)]
     valueless = not _VALUE.search(tail) and not re.fullmatch(r"\W*[A-J]\W*", tail) and "$" not in tail
-    valueless = valueless and re.search(r"\d", head)  # "... 5 of them, seven | are | left"
-    if announced or (len(parts) > 1 and not valueless):  # not "... seven | are | left"
+    valueless = valueless and re.search(r"\d", head)  # "... 5 of them, seven | are | left": keep whole
+    if announced or (len(parts) > 1 and not valueless):
         span = span[len(span) - len(tail) :]
     if _MATH.search(span) and len(_MATH.sub("", span).strip(" .,;:")) <= 12:
         span = _MATH.sub(lambda m: m.group(1), span)  # "$1$ and $-2$" -> "1 and -2"
     span = re.sub(r"^(?:approximately|about|around|roughly|exactly)\s+", "", span.strip(), flags=re.I)
     span = span.strip().rstrip(".;:,!").strip()
-    if _RANGE.search(_MATH.sub(" ", span)):
+    prose = _MATH.sub(" ", span)  # the sentence without its formulas
+    if _RANGE.search(prose):
         return None  # "roughly 6 to 7 objects": a hedge, not an answer
-    clauses = [c for c in re.split(r";|,\s", _MATH.sub(" ", span)) if _VALUE.search(c)]
+    clauses = [c for c in re.split(r";|,\s", prose) if _VALUE.search(c)]
     values = _VALUE.findall(clauses[-1]) if clauses else []  # "ten objects; ..., seven remain": seven
-    words = re.findall(r"[A-Za-z]{2,}", re.sub(r"\\[A-Za-z]+", " ", _MATH.sub(" ", span)))  # not \\frac
+    words = re.findall(r"[A-Za-z]{2,}", re.sub(r"\\[A-Za-z]+", " ", prose))  # not \\frac
     if values and len(words) >= 3:  # still a sentence: its value
         digits = [v for v in values if v[-1].isdigit()]  # "12 sequences meeting the three conditions": 12
         return (digits or values)[0].rstrip(",")
