@@ -58,8 +58,8 @@ def pred_letters(pred: str, choices: tuple[str, ...] | None) -> frozenset[str] |
     m = _SPACED.match(s)
     if m and choices and _valid(m.group(1), choices) and m.group(1) in _options_matching(m.group(2), choices):
         return frozenset(m.group(1))  # "A Trapezoid": a letter only when the text agrees
-    if choices:
-        matches = _options_matching(s, choices)
+    if choices:  # its exact text was looked for first, above: now by value
+        matches = _options_by_value(s, choices)
         if matches:
             return matches
     return None
@@ -101,11 +101,13 @@ def _options_written(text: str, choices: tuple[str, ...]) -> frozenset[str]:
 
 
 def _options_matching(text: str, choices: tuple[str, ...]) -> frozenset[str]:
-    """Letters of the options whose text states the same answer as `text`: exact text first, then value;
-    when several match by value ("0.32, 0.67" and "0.67, 0.32"), the ones equal in order."""
-    written = _options_written(text, choices)
-    if written:
-        return written
+    """Letters of the options whose text states the same answer as `text`: exact text first, then value."""
+    return _options_written(text, choices) or _options_by_value(text, choices)
+
+
+def _options_by_value(text: str, choices: tuple[str, ...]) -> frozenset[str]:
+    """Letters of the options equal to `text` by value; when several match ("0.32, 0.67" and
+    "0.67, 0.32"), the ones equal in order."""
     texts = {LETTERS[i]: _option_text(i, option) for i, option in enumerate(choices[: len(LETTERS)])}
     matches = frozenset(letter for letter, option in texts.items() if equal(option, text))
     if len(matches) > 1:

@@ -229,9 +229,7 @@ def scalar_equal(gold: str, pred: str, precision: int | None = None) -> bool:
     g, p = normalize(gold), normalize(pred)
     if not g or not p:
         return False
-    if g.lower() == p.lower() and not (len(g) <= 3 and g.isalpha() and g != p):
-        return True
-    if _compact(g) == _compact(p):  # "315^\\circ T" = "315° T"
+    if _compact(g) == _compact(p):  # case aside (not for "Aa"), "315^\\circ T" = "315° T", "H_2O" = "H2O"
         return True
     gq, pq = quantity(g), quantity(p)
     if gq is not None and pq is not None:
