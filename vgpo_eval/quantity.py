@@ -143,7 +143,7 @@ def _leading_number(s: str) -> tuple[tuple[Fraction, int | None] | None, str]:
         if int(b) == 0:
             return None, s
         value = Fraction(int(a), int(b)) + int(m["whole"] or 0)
-        return ((-value if m["sign"] in "-−" and m["sign"] else value), None), s[m.end() :]
+        return ((-value if m["sign"] in ("-", "−") else value), None), s[m.end() :]
     m = _NUM.match(s)
     if not m:
         return None, s
@@ -152,7 +152,7 @@ def _leading_number(s: str) -> tuple[tuple[Fraction, int | None] | None, str]:
     if abs(exp) > MAX_EXPONENT:
         return None, s
     value = Fraction(digits.rstrip(".") or "0") * Fraction(10) ** exp
-    if m["sign"] in ("-", "−") and m["sign"]:
+    if m["sign"] in ("-", "−"):
         value = -value
     decimals = len(digits.split(".")[1]) if "." in digits else 0
     return (value, max(decimals - exp, 0)), s[m.end() :]
@@ -173,7 +173,7 @@ def _looks_like_unit(rest: str) -> bool:
 
     A single letter is a unit only when it is a known one (m, s, h, g, l): "5x" is an expression.
     """
-    rest = re.sub(r"\\Omega|Ω", "ohm", re.sub(r"\s*(?:\\cdot|·)\s*", "", rest))
+    rest = _unit_symbols(rest)
     if not re.fullmatch(r"(?:[a-zA-Z]+(?:/[a-zA-Z]+)?\.?)(?:\s*\^\s*\{?[23]\}?)?(?:\s+[a-zA-Z]+){0,2}", rest):
         return False
     return len(re.sub(r"[^a-zA-Z]", "", rest)) > 1 or canonical_unit(rest).split("^")[0] in UNITS
@@ -184,12 +184,10 @@ def canonical_unit(unit: str) -> str:
 
     Symbols are matched case-sensitively first (mA is not MA), then in lower case.
     """
-    raw = re.sub(r"\s*(?:\\cdot|·|\*)\s*", "", re.sub(r"[{}]", "", unit)).strip().rstrip(".")
-    raw = re.sub(r"\s*\^\s*", "^", raw.replace("\\Omega", "ohm").replace("Ω", "ohm"))
+    raw = _unit_symbols(unit).rstrip(".")
     if raw in UNITS:
         return raw
     u = re.sub(r"\s+", " ", raw.lower())
-    u = re.sub(r"\s*\^\s*", "^", u)
     m = re.fullmatch(r"(?:square|sq\.?) (\w+)", u)
     if m:
         u = m.group(1) + "^2"
@@ -205,6 +203,12 @@ def canonical_unit(unit: str) -> str:
     if base.endswith("es") and base[:-2] in UNITS:
         base = base[:-2]
     return base + ("^" + power if power else "")
+
+
+def _unit_symbols(unit: str) -> str:
+    """Braces, products and spacing out of a unit, Ω spelled ohm: "kW \\cdot h" -> "kWh", "cm^{2}" -> "cm^2"."""
+    unit = re.sub(r"\s*(?:\\cdot|·|\*)\s*", "", re.sub(r"[{}]", "", unit))
+    return re.sub(r"\s*\^\s*", "^", re.sub(r"\\Omega|Ω", "ohm", unit)).strip()
 
 
 def in_base_units(q: Quantity) -> tuple[str, Fraction | float] | None:
