@@ -27,13 +27,13 @@ COMPENSATIONS = {
 }
 
 
-def _group_index(group_ids: torch.Tensor) -> tuple[torch.Tensor, int]:
+def group_index(group_ids: torch.Tensor) -> tuple[torch.Tensor, int]:
     """Dense group index 0..G-1 of each row, whatever the ids and the row order."""
     unique, index = torch.unique(group_ids, return_inverse=True)  # (G,), (B,)
     return index, unique.numel()
 
 
-def _group_mean(values: torch.Tensor, index: torch.Tensor, groups: int) -> torch.Tensor:
+def group_mean(values: torch.Tensor, index: torch.Tensor, groups: int) -> torch.Tensor:
     """Mean of `values` (B,) over each group -> (G,)."""
     total = values.new_zeros(groups).index_add_(0, index, values)  # (G,)
     count = torch.bincount(index, minlength=groups).to(values.dtype)  # (G,)
@@ -62,8 +62,8 @@ def grpo_advantages(rewards: torch.Tensor, group_ids: torch.Tensor, eps: float =
     rewards (B,), group_ids (B,) any ids in any row order -> (B,); a group of one gives 0.
     """
     rewards = rewards.to(torch.promote_types(rewards.dtype, torch.float32))  # (B,)
-    index, groups = _group_index(group_ids)  # (B,)
-    deviation = rewards - _group_mean(rewards, index, groups)[index]  # (B,)
+    index, groups = group_index(group_ids)  # (B,)
+    deviation = rewards - group_mean(rewards, index, groups)[index]  # (B,)
     square = rewards.new_zeros(groups).index_add_(0, index, deviation.square())  # (G,)
     count = torch.bincount(index, minlength=groups).to(rewards.dtype)  # (G,)
     std = (square / (count - 1).clamp_min(1)).sqrt()  # (G,) 0 for a group of one
@@ -134,7 +134,7 @@ def inter_weights(w_hat: torch.Tensor, response_mask: torch.Tensor, group_ids: t
 
     w_hat (B, T), response_mask (B, T), group_ids (B,) in any row order -> (B,).
     """
-    index, groups = _group_index(group_ids)  # (B,)
+    index, groups = group_index(group_ids)  # (B,)
     phi = (w_hat * response_mask.to(w_hat.dtype)).sum(1)  # (B,)
     low = phi.new_full((groups,), float("inf")).scatter_reduce(0, index, phi, "amin")  # (G,)
     high = phi.new_full((groups,), float("-inf")).scatter_reduce(0, index, phi, "amax")  # (G,)
@@ -143,7 +143,7 @@ def inter_weights(w_hat: torch.Tensor, response_mask: torch.Tensor, group_ids: t
     tilde = torch.where(
         ok, (phi - low[index]) / torch.where(ok, spread, torch.ones_like(spread)), 0.0
     )  # (B,)
-    return (1 + (tilde - _group_mean(tilde, index, groups)[index])).clamp(0.9, 2.0)  # (B,)
+    return (1 + (tilde - group_mean(tilde, index, groups)[index])).clamp(0.9, 2.0)  # (B,)
 
 
 def compensated_focus(

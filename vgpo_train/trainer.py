@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from trl import GRPOConfig, GRPOTrainer
 
-from vgpo_train.advantage import token_advantages_from_scores
+from vgpo_train.advantage import group_index, group_mean, token_advantages_from_scores
 from vgpo_train.config import VGPOConfig
 from vgpo_train.focus import focus_scores
 
@@ -199,10 +199,8 @@ class VGPOTrainer(GRPOTrainer):
         """1.0 for rows whose group's mean accuracy is inside [filter_low, filter_high], else 0.0."""
         if not self.vgpo.online_filter or not self.model.training:
             return torch.ones_like(rewards)
-        groups = int(group_ids.max()) + 1
-        sums = torch.zeros(groups, device=rewards.device).index_add_(0, group_ids, rewards.float())  # (G,)
-        counts = torch.bincount(group_ids, minlength=groups).clamp(min=1)  # (G,)
-        mean = (sums / counts)[group_ids]  # (B_all,)
+        index, groups = group_index(group_ids)  # (B_all,)
+        mean = group_mean(rewards.float(), index, groups)[index]  # (B_all,)
         return ((mean >= self.vgpo.filter_low) & (mean <= self.vgpo.filter_high)).float()
 
     def _log_stats(self, stats: dict[str, torch.Tensor], kept: torch.Tensor, group_ids: torch.Tensor) -> None:
