@@ -13,7 +13,7 @@ import argparse
 
 from _cases import SHARED_CASES, load_cases
 
-from vgpo_eval.protocols import PROTOCOLS, check
+from vgpo_eval.checker.protocols import PROTOCOLS, check
 
 
 def main() -> None:

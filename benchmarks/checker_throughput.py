@@ -14,7 +14,7 @@ import time
 
 from _cases import SHARED_CASES, load_cases
 
-from vgpo_eval.protocols import PROTOCOLS, check
+from vgpo_eval.checker.protocols import PROTOCOLS, check
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Tables for `vgpo_eval.expr`: verdicts, refusals, and adversarial inputs that must stay fast.
+"""Tables for `vgpo_eval.checker.expr`: verdicts, refusals, and adversarial inputs that must stay fast.
 
 Run: python -m pytest -q tests/test_expr.py
 """
@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from vgpo_eval.expr import equivalent, parse
+from vgpo_eval.checker.expr import equivalent, parse
 
 # (a, b, expected): True / False are verdicts, None means "not this module's call"
 EQUIVALENT = [

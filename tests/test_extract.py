@@ -2,7 +2,7 @@
 
 import pytest
 
-from vgpo_eval.extract import final_answer
+from vgpo_eval.checker.extract import final_answer
 
 TABLE = [
     ("\\boxed{5}", "5", "boxed"),

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from vgpo_eval import guard
+from vgpo_eval.checker import guard
 
 
 def test_result_comes_back():

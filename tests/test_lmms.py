@@ -14,7 +14,7 @@ import pytest
 from tasks import TASKS, synthetic
 from vgpo_eval import lmms
 from vgpo_eval.prompts import user_text
-from vgpo_eval.protocols import check
+from vgpo_eval.checker.protocols import check
 from vgpo_eval.task import load
 
 

@@ -8,7 +8,7 @@ import pytest
 from math_verify import parse, verify
 from mathruler.grader import extract_boxed_content, grade_answer
 
-from vgpo_eval.protocols import check
+from vgpo_eval.checker.protocols import check
 from vgpo_eval.types import Sample
 
 # (response, gold, expected under paper, rule under paper, expected under papo)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from vgpo_eval.protocols import check
-from vgpo_eval.rewards import compute_score, easyr1_compute_score, reward, trl_reward
+from vgpo_eval.checker.protocols import check
+from vgpo_eval.checker.rewards import compute_score, easyr1_compute_score, reward, trl_reward
 from vgpo_eval.types import Sample
 
 CASES = [

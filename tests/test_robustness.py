@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from vgpo_eval.protocols import PROTOCOLS, check
+from vgpo_eval.checker.protocols import PROTOCOLS, check
 from vgpo_eval.types import Sample
 
 LIMIT = 2.0

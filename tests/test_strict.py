@@ -5,7 +5,7 @@ Rows are grouped by the rule they exercise; add a row for every real failure fou
 
 import pytest
 
-from vgpo_eval.protocols import check
+from vgpo_eval.checker.protocols import check
 from vgpo_eval.types import Sample
 
 SQ = ["3", "4", "5", "6"]

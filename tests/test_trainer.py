@@ -106,7 +106,7 @@ def test_mean_reward_rises_with_vgpo_on(tiny_model_dir, dataset, tmp_path):
     """
     from transformers import AutoTokenizer
 
-    from vgpo_eval.rewards import trl_reward
+    from vgpo_eval.checker.rewards import trl_reward
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     digits = {tokenizer.convert_tokens_to_ids(d) for d in "0123456789"}

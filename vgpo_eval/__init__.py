@@ -6,7 +6,7 @@
 Importing this package is light (no torch, no sympy): heavy libraries load where they are used.
 """
 
-from vgpo_eval.protocols import PROTOCOLS, check
+from vgpo_eval.checker import PROTOCOLS, check
 from vgpo_eval.types import Response, Result, Sample, Verdict
 
 __version__ = "0.1.0"

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from vgpo_eval.protocols import PROTOCOLS
+from vgpo_eval.checker.protocols import PROTOCOLS
 
 EPILOG = """\
 protocols:
@@ -177,7 +177,7 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from vgpo_eval.protocols import check
+    from vgpo_eval.checker.protocols import check
     from vgpo_eval.types import Sample
 
     sample = Sample(

@@ -104,7 +104,7 @@ def doc_to_text(doc: dict, lmms_eval_specific_kwargs: dict | None = None) -> str
 
 def process_results(doc: dict, results: list[str]) -> dict[str, float]:
     """Our checker's score of the response, under the protocol the export named."""
-    from vgpo_eval.protocols import check
+    from vgpo_eval.checker.protocols import check
 
     protocol = doc.get("protocol") or "strict"
     return {f"vgpo_{protocol}": check(results[0], _sample(doc), protocol).score}

@@ -169,10 +169,10 @@ def checker_fingerprint() -> str:
     """A hash of the checker's source: two runs scored by the same checker show the same value."""
     import hashlib
 
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent / "checker"
     digest = hashlib.sha256()
-    for name in ("extract", "compare", "quantity", "choices", "expr", "protocols", "reference", "symbolic"):
-        digest.update((here / f"{name}.py").read_bytes())
+    for path in sorted(here.glob("*.py")):
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 

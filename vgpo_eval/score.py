@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vgpo_eval.protocols import check
+from vgpo_eval.checker.protocols import check
 from vgpo_eval.types import Sample
 
 REQUIRED = ("id", "response", "answer")

@@ -86,8 +86,18 @@ class Verdict:
 
     @property
     def score(self) -> float:
-        """The RL reward of this verdict (1.0 or 0.0): rewards are exactly this number."""
+        """1.0 if correct, else 0.0 (the accuracy this verdict adds to a report)."""
         return 1.0 if self.correct else 0.0
+
+    @property
+    def timed_out(self) -> bool:
+        """Whether a safety-net CPU limit decided this verdict (rule "timeout:..."), not the answer."""
+        return self.rule.startswith("timeout:")
+
+    @property
+    def reward(self) -> float | None:
+        """The RL reward: the score, or None (TRL skips it) when the check timed out."""
+        return None if self.timed_out else self.score
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from accelerate import PartialState
 
-    from vgpo_eval.rewards import trl_reward
+    from vgpo_eval.checker.rewards import trl_reward
     from vgpo_eval.task import DataError
     from vgpo_train.data import training_dataset
     from vgpo_train.trainer import VGPOTrainer, grpo_args

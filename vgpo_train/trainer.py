@@ -7,7 +7,7 @@ What VGPO adds to GRPO, and where:
   none); the hook turns each chunk into (b, T) focus scores at once, so the (B, S, H) states of a
   whole generation batch are never kept, and `output_hidden_states=True` is never used;
 - image positions come from the prompt part only (a random model can emit the image token);
-- rewards are TRL's (our checkers, see `vgpo_eval.rewards`), gathered across processes by TRL;
+- rewards are TRL's (our checkers, see `vgpo_eval.checker.rewards`), gathered across processes by TRL;
   focus scores and masks are gathered too, so the group-level steps (GRPO baseline, min-max
   normalisation, inter-trajectory alpha) see whole groups whatever process holds which rollout,
   and every process then keeps its own rows' (B, T) advantages for TRL's loss;

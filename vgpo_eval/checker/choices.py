@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-from vgpo_eval.compare import equal, same_order
-from vgpo_eval.quantity import normalize
+from vgpo_eval.checker.compare import equal, same_order
+from vgpo_eval.checker.quantity import normalize
 
 LETTERS = "ABCDEFGHIJ"
 _LETTER = r"\(?\s*([A-J])\s*\)?"

@@ -6,14 +6,14 @@ move arguments around. The paper's reward is accuracy only (no format term), so 
 
 TRL (`GRPOTrainer(reward_funcs=[...])`; dataset columns arrive as keyword lists)::
 
-    from vgpo_eval.rewards import trl_reward
+    from vgpo_eval.checker.rewards import trl_reward
     reward = trl_reward("strict")           # reads the "answer" column (and "choices", ...)
 
-verl (`custom_reward_function.path=vgpo_eval/rewards.py`, `name=compute_score`)::
+verl (`custom_reward_function.path=vgpo_eval/checker/rewards.py`, `name=compute_score`)::
 
     compute_score(data_source, solution_str, ground_truth, extra_info={"choices": [...]})
 
-EasyR1 (`worker.reward.reward_function=vgpo_eval/rewards.py:easyr1_compute_score`)::
+EasyR1 (`worker.reward.reward_function=vgpo_eval/checker/rewards.py:easyr1_compute_score`)::
 
     easyr1_compute_score([{"response": ..., "ground_truth": ...}, ...])
 """
@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from vgpo_eval.protocols import check
+from vgpo_eval.checker.protocols import check
 from vgpo_eval.types import Sample
 
 _FORMAT = re.compile(r"<think>.*</think>.*\\boxed\{.*\}.*", re.S)

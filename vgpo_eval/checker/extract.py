@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from vgpo_eval.quantity import NUMBER_WORDS
+from vgpo_eval.checker.quantity import NUMBER_WORDS
 
 STOP_TOKENS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>")
 INVISIBLE = dict.fromkeys(map(ord, "\x00\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"), None)
@@ -58,6 +58,7 @@ _DANGLING = re.compile(
 _REMARK = re.compile(r"\s+\((?=[^()]*[a-z]{2,})[^()]*\)\s*$")
 _YES_NO = re.compile(r"^(yes|no)\b(?:[,.;!]|\s*$)", re.I)
 _RANGE = re.compile(r"\b(\d+(?:\.\d+)?)\s*(?:to|or|-|–)\s*(\d+(?:\.\d+)?)\b")
+_LABELLED = re.compile(r"^[^\W\d_]{2,}(?:\s[^\W\d_]{2,})?\s*[:：]\s*(\S.{0,40})$")
 _CLOSING_YES_NO = re.compile(r"(?:^|[.!?]\s+)(yes|no)[.!]?$", re.I)
 
 
@@ -229,6 +230,10 @@ def _distill(span: str) -> str | None:
     leading = _LEADING_LETTERS.match(span)
     if leading:  # "B and D belong to the green category", "Both A and B contain ..."
         return leading.group(1)
+    labelled = _LABELLED.match(span)
+    if labelled and (re.search(r"\d", labelled.group(1)) or len(labelled.group(1).split()) <= 2):
+        # "پاسخ: 5", "Total: 12 apples": a one- or two-word label in any script, then a value
+        span = labelled.group(1)
     announced = re.search(r"\b(?:is|are):\s+(.+)$", span)  # "the true statement is: <an option's text>"
     parts = [announced.group(1)] if announced else _IS.split(_outside_math(span))
     tail = parts[-1]

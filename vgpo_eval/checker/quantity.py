@@ -76,6 +76,7 @@ _UNICODE = str.maketrans({"−": "-", "–": "-", "∞": "\\infty ", "≤": "\\l
 _WRAPPERS = re.compile(
     r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|operatorname|mbox|bm)\s*\{([^{}]*)\}"
 )
+_QUOTED = re.compile(r"^(['\"`‘“])([^'\"`‘’“”]+)(?:\1|’|”)$")
 _SPACING = re.compile(r"\\[,!;: ]|\\quad|\\qquad|\\displaystyle|\\left|\\right|\\big[lr]?|\\Big[lr]?|~")
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\circ|\\degree|\bdegrees?\b", re.I)
 _PERCENT = re.compile(r"\\?%|\bpercent\b", re.I)
@@ -108,9 +109,11 @@ def normalize(text: str) -> str:
     for _ in range(3):  # nested wrappers, a few levels at most
         s = _WRAPPERS.sub(r"\1", s)
     s = re.sub(r"\\!|(?<=\d)\\,(?=\d)", "", s)  # 12,\!000 and 12\,000 are one number
+    s = s.replace("{,}", ",")  # 1{,}234 is 1,234
     s = _SPACING.sub(" ", s)
     s = re.sub(r"^\\\(|\\\)$|^\\\[|\\\]$", "", s.strip())
     s = re.sub(r"\s+", " ", s).strip()
+    s = _QUOTED.sub(r"\2", s)  # 'Yes', "30", `x+1`, “left”
     return s.rstrip(".").strip()
 
 

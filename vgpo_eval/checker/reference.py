@@ -5,7 +5,9 @@
   `grade_answer(given, gold)` normalises both (prm800k rules) and falls back to sympy.
 - math-verify: `verify(parse(gold), parse(pred))` with its default extraction configs.
 
-These run inside guard helper processes (mathruler's sympy has no timeout at all).
+These run inside guard helper processes under CPU-time limits (`guard`): MathRuler has no
+limit of its own; math-verify's wall-clock SIGALRM limits (5 s per parse and per comparison by
+default) are replaced by the helper's CPU-time limit, so a busy machine cannot cut them short.
 """
 
 from __future__ import annotations
@@ -35,3 +37,20 @@ def math_verify_grade(given: str, gold: str) -> bool:
     return bool(
         verify(parse(gold, parsing_timeout=None), parse(given, parsing_timeout=None), timeout_seconds=None)
     )
+
+
+def warm() -> None:
+    """Run each grader once on answers that reach sympy and the LaTeX parser (the guard helper
+    calls this before it reports ready, so no real call pays for first-use imports)."""
+    for given, gold in (
+        ("\\frac{1}{2}", "0.5"),
+        ("(x+1)^2", "x^2+2x+1"),
+        ("\\sqrt{8}", "2\\sqrt{2}"),
+        ("[1, 2)", "(1,2]"),
+        ("\\{1,2\\}", "\\{2,1\\}"),
+        ("x=3", "3"),
+        ("30^\\circ", "30"),
+    ):
+        mathruler_grade(given, gold)
+        math_verify_grade(given, gold)
+    boxed("\\boxed{1}")

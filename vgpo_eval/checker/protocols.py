@@ -1,0 +1,118 @@
+"""Protocols: extract + compare composed into a `Verdict`, under a name recorded beside every number.
+
+- `strict` (default): the final committed answer (`extract`) judged by `compare` / `choices`.
+- `paper`: the cascade the VGPO paper used (Look-Back's script), bug for bug: the last box's
+  content (MathRuler's extractor, "None" when there is no box), correct if MathRuler's
+  `grade_answer` holds, else if math-verify verifies it, else if the gold is one capital letter
+  found anywhere in the upper-cased box ("BAD" answers "A"; no box answers "N", "O", "E").
+- `papo`: MathRuler's `grade_answer` on the last box only (PAPO-Eval, EasyR1's math reward).
+
+`check(text, sample, protocol)` is the one entry point; an RL reward is exactly
+`check(...).score`. Every symbolic step runs in a warm guard helper under a CPU-time limit
+(`guard`), so a verdict is a pure function of (response, sample, protocol, checker version),
+whatever the machine's load. The limits are a safety net that realistic answers never reach;
+when one fires, the verdict's rule says `timeout:<what>` (after one retry on a fresh helper)
+and the RL reward is None, never a silent 0.
+
+    >>> check("\\\\boxed{0.5}", Sample(id="x/1", task="x", question="", answer="\\\\frac{1}{2}")).correct
+    True
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from vgpo_eval.checker import guard, reference
+from vgpo_eval.checker.choices import gold_letters, pred_letters
+from vgpo_eval.checker.compare import answer_count, equal, parts
+from vgpo_eval.checker.extract import Extraction, final_answer
+from vgpo_eval.checker.quantity import quantity
+from vgpo_eval.types import Sample, Verdict
+
+STRICT_BUDGET = 5.0  # CPU seconds one strict check may spend in math-verify, all parts included
+REFERENCE_LIMIT = 10.0  # CPU seconds for one MathRuler or math-verify call (MathRuler has no limit
+#                         of its own, math-verify 5 s wall-clock per parse and per comparison)
+_OR = re.compile(r"\bor\b", re.I)
+
+
+def strict(text: str, sample: Sample) -> Verdict:
+    """Our checker: the final committed answer, compared by value (see `compare`, `choices`)."""
+    found = final_answer(text)
+    if found.answer is None:
+        return Verdict(False, None, f"no_answer:{found.how}")
+    try:
+        with guard.budget(STRICT_BUDGET):
+            return _strict(found, sample)
+    except guard.GuardTimeout:
+        return Verdict(False, found.answer, "timeout:symbolic")
+
+
+def _strict(found: Extraction, sample: Sample) -> Verdict:
+    gold = None if sample.answer_type not in (None, "choice") else gold_letters(sample.answer, sample.choices)
+    if gold is not None:
+        return Verdict(
+            pred_letters(found.answer, sample.choices) == gold, found.answer, f"choice:{found.how}"
+        )
+    if _OR.search(found.answer) and answer_count(sample.answer) == 1:
+        return Verdict(False, found.answer, f"hedge:{found.how}")
+    correct = equal(sample.answer, found.answer, sample.precision)
+    return Verdict(correct, found.answer, f"{kind(sample.answer)}:{found.how}")
+
+
+def kind(gold: str) -> str:
+    """What sort of answer a gold is, for the per-rule counts: number, list, text or expr."""
+    if quantity(gold) is not None:
+        return "number"
+    if len(parts(gold).items) > 1:
+        return "list"
+    return "text" if re.fullmatch(r"[A-Za-z][A-Za-z \-']*", gold.strip()) else "expr"
+
+
+def paper(text: str, sample: Sample) -> Verdict:
+    """The Look-Back cascade the VGPO paper scored with (PAPER.md, "Scoring")."""
+    boxed = reference.boxed(text or "")
+    gold = sample.answer
+    ruler = _guarded("mathruler_grade", boxed, gold)
+    if ruler is None:
+        return Verdict(False, boxed, "timeout:mathruler")
+    if ruler:
+        return Verdict(True, boxed, "mathruler")
+    verified = _guarded("math_verify_grade", boxed, gold)
+    if verified:
+        return Verdict(True, boxed, "math_verify")
+    if len(gold) == 1 and "A" <= gold <= "Z" and gold in boxed.upper():
+        return Verdict(True, boxed, "letter_in_box")  # as Look-Back, also when math-verify timed out
+    return Verdict(False, boxed, "none" if verified is not None else "timeout:math_verify")
+
+
+def papo(text: str, sample: Sample) -> Verdict:
+    """MathRuler's grade_answer on the last box (PAPO-Eval, EasyR1's math reward)."""
+    boxed = reference.boxed(text or "")
+    correct = _guarded("mathruler_grade", boxed, sample.answer)
+    if correct is None:
+        return Verdict(False, boxed, "timeout:mathruler")
+    return Verdict(correct, boxed, "mathruler")
+
+
+def _guarded(name: str, given: str, gold: str) -> bool | None:
+    """A reference grader in a guard helper: its verdict, False if it raised, None if it ran out of CPU."""
+    try:
+        return guard.call("vgpo_eval.checker.reference", name, given, gold, limit=REFERENCE_LIMIT)
+    except guard.GuardError:
+        return False
+    except guard.GuardTimeout:
+        return None
+
+
+PROTOCOLS: dict[str, Callable[[str, Sample], Verdict]] = {"strict": strict, "paper": paper, "papo": papo}
+
+
+def check(text: str, sample: Sample, protocol: str = "strict") -> Verdict:
+    """Judge one response against one sample under a named protocol."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+    verdict = PROTOCOLS[protocol](text, sample)
+    if verdict.timed_out:  # once more on a fresh, warm helper before it is recorded
+        verdict = PROTOCOLS[protocol](text, sample)
+    return verdict
