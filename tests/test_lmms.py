@@ -13,8 +13,8 @@ import pytest
 
 from tasks import TASKS, synthetic
 from vgpo_eval import lmms
-from vgpo_eval.prompts import user_text
 from vgpo_eval.checker.protocols import check
+from vgpo_eval.prompts import user_text
 from vgpo_eval.task import load
 
 
