@@ -9,11 +9,16 @@ naming the row on anything else.
 
 from __future__ import annotations
 
+import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from vgpo_eval.task import Context, DataError
 from vgpo_eval.types import Sample
+
+if TYPE_CHECKING:  # for the annotation only: `task` imports this module, never the reverse
+    from vgpo_eval.task import Task
 
 LETTERS = "ABCDEFGHIJ"
 _IMAGE_TAG = re.compile(r"<image>|<image \d+>|<\|image_pad\|>")
@@ -23,6 +28,47 @@ _OPTION_LINE = re.compile(
     r"(?:^|\n|;)\s*\(?([A-J])\s*[:.)：]\s*(.*?)\s*(?=(?:\n|;)\s*\(?[A-J]\s*[:.)：]|$)", re.S
 )
 _CHOICES_BLOCK = re.compile(r"(?:Choices|Options)\s*:?\s*\n?(.*)$", re.S | re.I)
+
+
+class DataError(Exception):
+    """A dataset, file or row that cannot be used; the message names the task and the item."""
+
+
+@dataclass
+class Context:
+    """What a converter needs besides the row: the task, the row's position, where images live."""
+
+    task: Task
+    index: int
+    image_root: Path | None = None
+    cache: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def image(self, value: Any, name: str) -> str:
+        """A local path for an image given as a path (relative to the image root), bytes or PIL image."""
+        if value is None:
+            raise DataError(f"{self.task.name} row {self.index}: no image")
+        if isinstance(value, str | os.PathLike):
+            path = Path(value)
+            return str(path if path.is_absolute() or self.image_root is None else self.image_root / path)
+        if isinstance(value, dict) and value.get("path") and not value.get("bytes"):
+            return self.image(value["path"], name)
+        folder = (self.cache or Path(".")) / self.task.name / "images"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{name.replace('/', '_')}.png"
+        if not target.exists():
+            _save_image(value, target)
+        return str(target)
+
+
+def _save_image(value: Any, target: Path) -> None:
+    data = value.get("bytes") if isinstance(value, dict) else value
+    if isinstance(data, bytes | bytearray):
+        target.write_bytes(data)
+    elif hasattr(data, "save"):
+        data.save(target)
+    else:
+        raise DataError(f"cannot store an image of type {type(data).__name__} at {target}")
 
 
 def sharegpt_sample(row: dict, ctx: Context) -> Sample:

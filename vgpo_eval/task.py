@@ -28,14 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vgpo_eval.rows import Context, DataError, sharegpt_sample
 from vgpo_eval.types import Sample
 
 SOURCES = ("papo", "upstream", "local")
 PAPO_EVAL = "PAPO-Galaxy/PAPO_eval"
-
-
-class DataError(Exception):
-    """A dataset, file or row that cannot be used; the message names the task and the item."""
 
 
 @dataclass(frozen=True)
@@ -72,43 +69,6 @@ class Task:
 
 
 @dataclass
-class Context:
-    """What a converter needs besides the row: the task, the row's position, where images live."""
-
-    task: Task
-    index: int
-    image_root: Path | None = None
-    cache: Path | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def image(self, value: Any, name: str) -> str:
-        """A local path for an image given as a path (relative to the image root), bytes or PIL image."""
-        if value is None:
-            raise DataError(f"{self.task.name} row {self.index}: no image")
-        if isinstance(value, str | os.PathLike):
-            path = Path(value)
-            return str(path if path.is_absolute() or self.image_root is None else self.image_root / path)
-        if isinstance(value, dict) and value.get("path") and not value.get("bytes"):
-            return self.image(value["path"], name)
-        folder = (self.cache or Path(".")) / self.task.name / "images"
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{name.replace('/', '_')}.png"
-        if not target.exists():
-            _save_image(value, target)
-        return str(target)
-
-
-def _save_image(value: Any, target: Path) -> None:
-    data = value.get("bytes") if isinstance(value, dict) else value
-    if isinstance(data, bytes | bytearray):
-        target.write_bytes(data)
-    elif hasattr(data, "save"):
-        data.save(target)
-    else:
-        raise DataError(f"cannot store an image of type {type(data).__name__} at {target}")
-
-
-@dataclass
 class Loaded:
     """The samples of one task, and the rows that could not be converted (with their errors)."""
 
@@ -132,7 +92,7 @@ def load(
         raise DataError(f"{task.name}: unknown source {source!r}; choose one of {', '.join(SOURCES)}")
     rows, root, convert = _rows(task, source, data_dir)
     samples, errors, shared = [], [], {}  # `shared`: per-load state of the converters (an image index)
-    sharegpt = convert is (task.from_papo or _sharegpt())  # PAPO's rows are already the task's subset
+    sharegpt = convert is (task.from_papo or sharegpt_sample)  # PAPO's rows are already the task's subset
     for index, row in enumerate(rows):
         if task.keep is not None and not sharegpt and not task.keep(row):
             continue
@@ -165,8 +125,6 @@ def _origin(task: Task, source: str, data_dir: str | Path | None) -> dict[str, A
 def _rows(
     task: Task, source: str, data_dir: str | Path | None
 ) -> tuple[Iterator[dict], Path | None, Convert]:
-    from vgpo_eval.rows import sharegpt_sample
-
     if source == "local":
         if data_dir is None:
             raise DataError(f"{task.name}: the local source needs --data-dir")
@@ -215,12 +173,6 @@ def _dataset_override(task: Task) -> Source | None:
         return None
     dataset, _, split = value.partition(":")
     return Source(dataset, split or "test")
-
-
-def _sharegpt() -> Convert:
-    from vgpo_eval.rows import sharegpt_sample
-
-    return sharegpt_sample
 
 
 def _find_local(task: Task, data_dir: Path) -> Path:
