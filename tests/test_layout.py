@@ -98,4 +98,10 @@ def test_checkers_import_nothing_heavy(forbidden):
 
 def test_vgpo_eval_never_imports_vgpo_train():
     graph = _graph()
-    assert not [(a, b) for a, deps in graph.items() if a.startswith("vgpo_eval") for b in deps if b.startswith("vgpo_train")]
+    assert not [
+        (a, b)
+        for a, deps in graph.items()
+        if a.startswith("vgpo_eval")
+        for b in deps
+        if b.startswith("vgpo_train")
+    ]

@@ -10,9 +10,10 @@ substring search, so "Cannot determine" does not answer "A".
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from vgpo_eval.checker.compare import equal, same_order
-from vgpo_eval.checker.quantity import normalize
+from vgpo_eval.checker.quantity import CACHE, normalize
 
 LETTERS = "ABCDEFGHIJ"
 _LETTER = r"\(?\s*([A-J])\s*\)?"
@@ -27,6 +28,7 @@ _SPACED = re.compile(r"^([A-J])\s+(.+)$")
 _TRAILING = re.compile(r"^(.+?)\s*\(\s*([A-J])\s*\)$")
 
 
+@lru_cache(maxsize=CACHE)
 def gold_letters(gold: str, choices: tuple[str, ...] | None) -> frozenset[str] | None:
     """The option letters a gold answer stands for, or None when it is not a choice answer."""
     s = normalize(gold)
@@ -40,6 +42,7 @@ def gold_letters(gold: str, choices: tuple[str, ...] | None) -> frozenset[str] |
     return None
 
 
+@lru_cache(maxsize=CACHE)
 def pred_letters(pred: str, choices: tuple[str, ...] | None) -> frozenset[str] | None:
     """The option letters a predicted answer picks, or None when it picks none recognisably."""
     s = normalize(pred)

@@ -22,9 +22,18 @@ import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 from vgpo_eval.checker import expr, guard
-from vgpo_eval.checker.quantity import UNITS, Quantity, canonical_unit, in_base_units, normalize, quantity
+from vgpo_eval.checker.quantity import (
+    CACHE,
+    UNITS,
+    Quantity,
+    canonical_unit,
+    in_base_units,
+    normalize,
+    quantity,
+)
 
 MAX_PARTS = 32
 _THOUSANDS = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
@@ -64,6 +73,7 @@ class Parts:
     unordered: bool = False
 
 
+@lru_cache(maxsize=CACHE)
 def equal(gold: str, pred: str, precision: int | None = None) -> bool:
     """Whether `pred` states the same answer as `gold` (see the module docstring)."""
     if _INTERVAL_HINT.search(gold + pred):  # "x \\le 2" answers "(-\\infty, 2]"
@@ -102,7 +112,8 @@ def answer_count(gold: str) -> int:
     return max(len(parts(gold).items), len(intervals(gold) or ()))
 
 
-def intervals(answer: str) -> list[tuple[str, str, str, str]] | None:
+@lru_cache(maxsize=CACHE)
+def intervals(answer: str) -> tuple[tuple[str, str, str, str], ...] | None:
     """(open, low, high, close) for each interval of "(a, b]", "a \\le x < b", "x > 3", joined by \\cup or "or"."""
     out = []
     for piece in re.split(r"\\cup|\s+or\s+", normalize(answer)):
@@ -124,7 +135,7 @@ def intervals(answer: str) -> list[tuple[str, str, str, str]] | None:
                 "]" if d.get("hi_op") in ("\\le", "\\ge") else ")",
             )
         )
-    return out
+    return tuple(out)
 
 
 def _same_intervals(gold: list, pred: list, precision: int | None) -> bool:
@@ -151,6 +162,7 @@ def _endpoint(value: str) -> str:
     return re.sub(r"\s+|^\+", "", value).replace("\\inf", "\\infty").replace("\\inftyty", "\\infty")
 
 
+@lru_cache(maxsize=CACHE)
 def parts(answer: str) -> Parts:
     """Split an answer into its parts; a single value gives one part."""
     s = normalize(answer)
@@ -230,6 +242,7 @@ def _same_multiset(gold: tuple[str, ...], pred: tuple[str, ...], precision: int 
     return True
 
 
+@lru_cache(maxsize=CACHE)
 def scalar_equal(gold: str, pred: str, precision: int | None = None) -> bool:
     """Compare two single values: text, number with unit, or expression."""
     g, p = normalize(gold), normalize(pred)
@@ -240,6 +253,8 @@ def scalar_equal(gold: str, pred: str, precision: int | None = None) -> bool:
     gq, pq = quantity(g), quantity(p)
     if gq is not None and pq is not None:
         return numbers_equal(gq, pq, precision)
+    if gq is not None and (stated := _stated_value(p)) is not None:  # "2(6 + 3) = 18" answers 18
+        return numbers_equal(gq, stated, precision)
     (g_core, g_unit), (p_core, p_unit) = _split_unit(g), _split_unit(p)
     if (g_unit or p_unit) and (g_unit == p_unit or not g_unit or not p_unit):  # "\\sqrt{50} cm"
         return scalar_equal(g_core, p_core, precision)
@@ -248,12 +263,20 @@ def scalar_equal(gold: str, pred: str, precision: int | None = None) -> bool:
     return expressions_equal(g, p, pq, gq)
 
 
+def _stated_value(s: str) -> Quantity | None:
+    """The number a chain of equalities ends on ("24/7 = 4", "|AB| = 198"), or None."""
+    if "=" not in s or re.search(r"[<>!]=|==|\\(?:le|ge|ne)", s):
+        return None
+    return quantity(s.rsplit("=", 1)[1])
+
+
 def _compact(s: str) -> str:
     """Spacing, degree marks and subscripts aside: "315^\\circ T" = "315°T", "H_2O" = "H₂O" = "H2O"."""
     s = re.sub(r"[\s_{}]+", "", _DEGREES.sub("°", s)).translate(_SUBSCRIPTS)
     return s if len(s) <= 3 and s.isalpha() else s.lower()  # "Aa" is not "AA" (a genotype)
 
 
+@lru_cache(maxsize=CACHE)
 def _split_unit(s: str) -> tuple[str, str | None]:
     """("\\sqrt{50}", "cm") for "\\sqrt{50} cm": a known unit after a formula; (s, None) otherwise."""
     m = _TRAILING_UNIT.fullmatch(s)
@@ -350,6 +373,7 @@ def expressions_equal(
     return _approximates(pred_quantity.decimals, float(pred_quantity.value), constant.real)
 
 
+@lru_cache(maxsize=CACHE)
 def symbolic_equal(gold: str, pred: str) -> bool:
     """math-verify's verdict, in a guard helper under a CPU limit (GuardTimeout propagates: the
     check says it timed out). An error inside math-verify counts as not equal.

@@ -25,8 +25,10 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 MAX_CHARS = 400
+CACHE = 1 << 15  # parsed expressions kept per process
 MAX_DEPTH = 50
 POINTS = 4
 MAX_ABS = 1e300
@@ -94,6 +96,7 @@ class Expr:
         return None if self.variables else _evaluate(self, {})
 
 
+@lru_cache(maxsize=CACHE)
 def parse(text: str) -> Expr | None:
     """Parse a LaTeX or plain math expression; None when it uses anything not supported (never raises)."""
     tokens = _tokenize(text) if isinstance(text, str) and len(text) <= MAX_CHARS else None

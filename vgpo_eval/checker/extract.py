@@ -24,6 +24,7 @@ from vgpo_eval.checker.quantity import NUMBER_WORDS
 
 STOP_TOKENS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>")
 INVISIBLE = dict.fromkeys(map(ord, "\x00\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"), None)
+_INVISIBLE = re.compile("[" + "".join(map(chr, INVISIBLE)) + "]")
 TAIL = 4000  # only the end of a long final part can hold its conclusion
 MAX_BOX = 2000  # a box whose content is longer than this is not an answer
 MAX_OPENERS = 20  # boxes examined from the end
@@ -31,15 +32,17 @@ MAX_OPENERS = 20  # boxes examined from the end
 _BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.S | re.I)
 _STRONG_CUE = re.compile(
+    r"(?=[afoc答故所因应\s])(?:"  # a cheap first-character test before the alternatives
     r"\bfinal\s+answer\b(?:\s*\([^()]{0,40}\))?\s*(?:is\b|:|=)?"  # "Final answer (displacement): 5 m"
     r"|\b(?:answer|option|choice)\s*(?:is|was|would\s+be|should\s+be|will\s+be)\b\s*:?"
     r"|\banswer\s*[:=]|^\s*final\s*:"
-    r"|答案\s*(?:是|为)?\s*[:：]?|(?:故|所以|因此|应)选",  # 答案是 C, 故选 C
+    r"|答案\s*(?:是|为)?\s*[:：]?|(?:故|所以|因此|应)选)",  # 答案是 C, 故选 C
     re.I | re.M,
 )
 _WEAK_CUE = re.compile(r"\b(?:therefore|thus|hence|so)\b,?", re.I)  # looked for in the last line only
 _SENTENCE_END = re.compile(r"\.(?=\s|$)|\n")
 _OPTION = re.compile(r"\b(?i:option|choice|pick|choose|select|go with)\s*\(?\s*([A-J])\s*\)?(?![A-Za-z])")
+_MARKDOWN = re.compile(r"\*\*|__|^#+\s*", re.M)
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _MATH = re.compile(r"\$([^$]+)\$")
 _NUMBER_WORDS = "|".join(w for w in NUMBER_WORDS if w not in ("no", "none"))  # "no" is not a value here
@@ -72,7 +75,8 @@ class Extraction:
 
 def clean(text: str) -> str:
     """Drop invisible characters and anything after a chat-template stop token."""
-    text = text.translate(INVISIBLE)
+    if _INVISIBLE.search(text):
+        text = text.translate(INVISIBLE)
     for token in STOP_TOKENS:
         cut = text.find(token)
         if cut != -1:
@@ -169,7 +173,7 @@ def _last_answer_tag(text: str) -> tuple[str, int] | None:
 
 def _unmarked(region: str) -> Extraction:
     """No box or tag: an "answer is" sentence, else the last line (its bold, its conclusion, its value)."""
-    plain = re.sub(r"\*\*|__|^#+\s*", "", region, flags=re.M)  # "**Answer**: C", "### Final Answer"
+    plain = _MARKDOWN.sub("", region)  # "**Answer**: C", "### Final Answer"
     strong = list(_STRONG_CUE.finditer(plain))
     if strong:
         span = _distill(_sentence(plain, strong[-1].end()))

@@ -25,9 +25,9 @@ from collections.abc import Callable
 
 from vgpo_eval.checker import guard, reference
 from vgpo_eval.checker.choices import gold_letters, pred_letters
-from vgpo_eval.checker.compare import answer_count, equal, parts
+from vgpo_eval.checker.compare import answer_count, equal
 from vgpo_eval.checker.extract import Extraction, final_answer
-from vgpo_eval.checker.quantity import quantity
+from vgpo_eval.checker.parse import parse
 from vgpo_eval.types import Sample, Verdict
 
 STRICT_BUDGET = 5.0  # CPU seconds one strict check may spend in math-verify, all parts included
@@ -57,16 +57,7 @@ def _strict(found: Extraction, sample: Sample) -> Verdict:
     if _OR.search(found.answer) and answer_count(sample.answer) == 1:
         return Verdict(False, found.answer, f"hedge:{found.how}")
     correct = equal(sample.answer, found.answer, sample.precision)
-    return Verdict(correct, found.answer, f"{kind(sample.answer)}:{found.how}")
-
-
-def kind(gold: str) -> str:
-    """What sort of answer a gold is, for the per-rule counts: number, list, text or expr."""
-    if quantity(gold) is not None:
-        return "number"
-    if len(parts(gold).items) > 1:
-        return "list"
-    return "text" if re.fullmatch(r"[A-Za-z][A-Za-z \-']*", gold.strip()) else "expr"
+    return Verdict(correct, found.answer, f"{parse(sample.answer).kind}:{found.how}")
 
 
 def paper(text: str, sample: Sample) -> Verdict:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
+CACHE = 1 << 15  # parsed strings kept per process (the parse-once caches of the checker layers)
 MAX_DIGITS = 400
 MAX_EXPONENT = 400
 
@@ -100,6 +102,7 @@ class Quantity:
     percent: bool = False
 
 
+@lru_cache(maxsize=CACHE)
 def normalize(text: str) -> str:
     """Strip the LaTeX that never changes an answer's meaning: delimiters, spacing, text wrappers."""
     s = text.strip().translate(_UNICODE)
@@ -117,6 +120,7 @@ def normalize(text: str) -> str:
     return s.rstrip(".").strip()
 
 
+@lru_cache(maxsize=CACHE)
 def quantity(text: str) -> Quantity | None:
     """Parse a plain number with an optional unit or percent sign; None for anything else."""
     s = normalize(text)
