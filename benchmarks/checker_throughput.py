@@ -24,9 +24,11 @@ import time
 from _cases import DEFAULT_CASES, load_cases
 
 from vgpo_eval.checker import PROTOCOLS, check, guard
+from vgpo_eval.checker.parse import clear_caches
 
 
 def _time(pairs, protocol: str) -> tuple[float, float, str, int]:
+    clear_caches()
     worst, timeouts, start = (0.0, ""), 0, time.perf_counter()
     for text, sample in pairs:
         t = time.perf_counter()

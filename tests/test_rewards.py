@@ -45,7 +45,7 @@ def test_trl_reward_plain_strings_and_missing_answers():
 def test_verl_compute_score_is_the_checker_score(protocol):
     for text, gold, choices in CASES:
         got = compute_score("vgpo/test", text, gold, extra_info={"choices": choices, "protocol": protocol})
-        assert got == _score(text, gold, choices, protocol)
+        assert got == {"score": _score(text, gold, choices, protocol), "timed_out": False}
 
 
 def test_easyr1_compute_score_is_the_checker_score():
@@ -54,7 +54,7 @@ def test_easyr1_compute_score_is_the_checker_score():
     assert [s["accuracy"] for s in got] == [_score(t, g, c, "strict") for t, g, c in CASES]
     assert [s["overall"] for s in got] == [s["accuracy"] for s in got]  # the paper: accuracy only
     weighted = easyr1_compute_score(inputs[:1], format_weight=0.1)[0]
-    assert weighted == {"overall": pytest.approx(1.0), "format": 1.0, "accuracy": 1.0}
+    assert weighted == {"overall": pytest.approx(1.0), "format": 1.0, "accuracy": 1.0, "timed_out": 0.0}
     with pytest.raises(ValueError, match="batch"):
         easyr1_compute_score(inputs[0])
 

@@ -65,3 +65,33 @@ def test_check_command(capsys):
         main(["check", "<think>x</think> \\boxed{c}", "--answer", "C", "--choices", "3", "4", "5", "6"]) == 0
     )
     assert json.loads(capsys.readouterr().out) == {"correct": True, "extracted": "c", "rule": "choice:boxed"}
+
+
+def test_timeouts_are_counted_not_hidden(tmp_path, capsys, monkeypatch):
+    """A check that reaches its CPU limit is named in the summary, in the scored line and in report.md."""
+    from vgpo_eval.checker import protocols
+    from vgpo_eval.report import markdown, score_run
+    from vgpo_eval.run import write_jsonl
+    from vgpo_eval.types import Response, Sample
+
+    monkeypatch.setattr(protocols, "REFERENCE_LIMIT", 0.0)
+    src, out = tmp_path / "preds.jsonl", tmp_path / "scored.jsonl"
+    src.write_text(
+        json.dumps({"id": "a", "response": "\\boxed{12}", "answer": "12"}) + "\n", encoding="utf-8"
+    )
+    assert main(["score", str(src), "--out", str(out), "--protocol", "papo", "--workers", "1"]) == 0
+    assert json.loads(out.read_text())["rule"] == "timeout:mathruler"
+    assert "1 check(s) reached the CPU time limit, counted wrong: a" in capsys.readouterr().out
+
+    run = tmp_path / "run"
+    run.mkdir()
+    write_jsonl(
+        run / "counting.samples.jsonl",
+        [Sample(id="counting/1", task="counting", question="q", answer="12").to_dict()],
+    )
+    write_jsonl(run / "counting.responses.jsonl", [Response("counting/1", "\\boxed{12}").to_dict()])
+    report = score_run(run, "papo", workers=1)
+    assert report["tasks"]["counting"]["timeouts"] == ["counting/1#0"]
+    text = markdown([report])
+    assert "Checks that reached the CPU time limit (counted wrong, listed per task below): papo 1." in text
+    assert "checks that reached the CPU time limit under papo, counted wrong (1): counting/1#0" in text

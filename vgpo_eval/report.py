@@ -92,12 +92,14 @@ def _summary(name: str, samples: list, responses: dict, scored: list[dict], load
     answered = {sample_id for sample_id, _ in responses}
     missing = sum(1 for s in samples if s.id not in answered)
     errors = sorted({r["id"] for r in scored if r.get("rule") == "generation_error"})
+    timeouts = [f"{r['id']}#{r['index']}" for r in scored if str(r.get("rule", "")).startswith("timeout:")]
     return metrics | {
         "items": len(samples),
         "missing": missing,
         "complete": missing == 0 and bool(samples),
         "generation_errors": errors,
         "load_errors": load_errors,
+        "timeouts": timeouts,
         "rules": dict(Counter(r.get("rule") for r in scored).most_common()),
     }
 
@@ -136,6 +138,18 @@ def main_table(reports: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _timeout_line(reports: list[dict]) -> str:
+    """How many checks reached the checker's CPU time limit, per protocol (a safety net: 0 is normal)."""
+    counts = [
+        f"{r['protocol']} {sum(len(t.get('timeouts', [])) for t in r['tasks'].values())}" for r in reports
+    ]
+    return (
+        "Checks that reached the CPU time limit (counted wrong, listed per task below): "
+        + ", ".join(counts)
+        + "."
+    )
+
+
 def markdown(reports: list[dict]) -> str:
     """The whole report.md: the main table, then per-task breakdowns and failures."""
     out = [
@@ -144,6 +158,7 @@ def markdown(reports: list[dict]) -> str:
         main_table(reports),
         "",
         "`*`: task incomplete (items missing); `-`: not run.",
+        _timeout_line(reports),
         "",
     ]
     first = reports[0]
@@ -158,9 +173,16 @@ def markdown(reports: list[dict]) -> str:
         if "wemath" in task:
             out.append("- WeMath: " + ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}"
                                                  for k, v in task["wemath"].items()))  # fmt: skip
+        timeouts = [
+            (r["protocol"], r["tasks"][name].get("timeouts", [])) for r in reports if name in r["tasks"]
+        ]
         for label, items in (
             ("generation errors", task["generation_errors"]),
             ("bad rows", task["load_errors"]),
+            *(
+                (f"checks that reached the CPU time limit under {p}, counted wrong", ids)
+                for p, ids in timeouts
+            ),
         ):
             if items:
                 out.append(

@@ -35,6 +35,7 @@ class Summary:
     scored: int = 0
     errors: list[int] = field(default_factory=list)
     rules: Counter = field(default_factory=Counter)
+    timeouts: list[str] = field(default_factory=list)
 
     @property
     def accuracy(self) -> float:
@@ -47,12 +48,17 @@ class Summary:
         self.scored += 1
         self.correct += bool(record["correct"])
         self.rules[record["rule"]] += 1
+        if record["rule"].startswith("timeout:"):
+            self.timeouts.append(str(record.get("id")))
 
     def render(self) -> str:
         lines = [f"{self.protocol}: accuracy {self.accuracy:.2f}% ({self.correct}/{self.scored})"]
         if self.errors:
             shown = ", ".join(map(str, self.errors[:10])) + (" ..." if len(self.errors) > 10 else "")
             lines.append(f"{len(self.errors)} bad line(s) not scored: {shown}")
+        if self.timeouts:
+            shown = ", ".join(self.timeouts[:10]) + (" ..." if len(self.timeouts) > 10 else "")
+            lines.append(f"{len(self.timeouts)} check(s) reached the CPU time limit, counted wrong: {shown}")
         lines += [f"  {rule:<28} {n}" for rule, n in self.rules.most_common()]
         return "\n".join(lines)
 

@@ -195,6 +195,23 @@ def warm_up() -> None:
         _checkin(helper)
 
 
+def _forget_after_fork() -> None:
+    """A forked child (a ProcessPoolExecutor worker) must not talk to its parent's helpers: two
+    processes on one pipe interleave their frames. It closes its copies and starts its own."""
+    global _lock
+    _lock = threading.Lock()  # another thread may have held it at the fork
+    for helper in list(_all):
+        for end in (helper.tx, helper.rx, helper.proc.stdin, helper.proc.stdout):
+            with contextlib.suppress(Exception):
+                end.close()
+    _all.clear()
+    _idle.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 @atexit.register
 def shutdown():
     """Stop every helper (also called at exit)."""

@@ -90,3 +90,13 @@ class Answer:
 def parse(raw: str) -> Answer:
     """The typed answer of a string, made once per distinct string in this process."""
     return Answer(raw)
+
+
+def clear_caches() -> None:
+    """Forget every parsed string and cached comparison (benchmarks of unseen rows, tests)."""
+    from vgpo_eval.checker import choices, compare, quantity
+
+    for fn in (parse, quantity.normalize, quantity.quantity, expr.parse, compare.equal, compare.parts,
+               compare.intervals, compare.scalar_equal, compare._split_unit, compare.symbolic_equal,
+               choices.gold_letters, choices.pred_letters):  # fmt: skip
+        fn.cache_clear()

@@ -1,8 +1,10 @@
 """The checkers as RL rewards, with the call signatures of TRL, verl and EasyR1.
 
-A reward is exactly `check(text, sample, protocol).score` (1.0 or 0.0); these adapters only
-move arguments around. The paper's reward is accuracy only (no format term), so EasyR1's
-`format_weight` defaults to 0 here.
+A reward is exactly `check(text, sample, protocol).reward`: 1.0 or 0.0, or None when the
+check reached its CPU time limit (a safety net realistic answers never reach). TRL skips a None
+reward; verl and EasyR1 have no way to skip one, so their adapters report it in a `timed_out`
+field beside a score of 0.0, never silently. These adapters only move arguments around. The
+paper's reward is accuracy only (no format term), so EasyR1's `format_weight` defaults to 0 here.
 
 TRL (`GRPOTrainer(reward_funcs=[...])`; dataset columns arrive as keyword lists)::
 
@@ -12,6 +14,7 @@ TRL (`GRPOTrainer(reward_funcs=[...])`; dataset columns arrive as keyword lists)
 verl (`custom_reward_function.path=vgpo_eval/checker/rewards.py`, `name=compute_score`)::
 
     compute_score(data_source, solution_str, ground_truth, extra_info={"choices": [...]})
+    # -> {"score": 1.0, "timed_out": False}
 
 EasyR1 (`worker.reward.reward_function=vgpo_eval/checker/rewards.py:easyr1_compute_score`)::
 
@@ -30,8 +33,9 @@ from vgpo_eval.types import Sample
 _FORMAT = re.compile(r"<think>.*</think>.*\\boxed\{.*\}.*", re.S)
 
 
-def reward(text: str, answer: str, protocol: str = "strict", **hints: Any) -> float:
-    """The reward of one response: 1.0 if the checker finds it correct, else 0.0."""
+def reward(text: str, answer: str, protocol: str = "strict", **hints: Any) -> float | None:
+    """The reward of one response: 1.0 if the checker finds it correct, 0.0 if not, None if the
+    check reached its time limit."""
     sample = Sample(
         id=str(hints.get("id", "")),
         task=str(hints.get("task") or hints.get("data_source") or ""),
@@ -41,7 +45,7 @@ def reward(text: str, answer: str, protocol: str = "strict", **hints: Any) -> fl
         answer_type=hints.get("answer_type"),
         precision=hints.get("precision"),
     )
-    return check(text, sample, protocol).score
+    return check(text, sample, protocol).reward
 
 
 def trl_reward(
@@ -50,7 +54,7 @@ def trl_reward(
     """A TRL reward function: `f(completions, **columns) -> list[float | None]`.
 
     Completions may be strings or conversations (the last message's content is judged). Rows
-    without a gold answer get None, which TRL skips. Optional columns `choices`, `answer_type`
+    without a gold answer, and checks that reached their time limit, get None, which TRL skips. Optional columns `choices`, `answer_type`
     and `precision` are used when the dataset has them. With `workers` > 1 the checks run in a
     pool of that many worker processes, kept for the life of the process.
     """
@@ -76,7 +80,7 @@ HINTS = ("choices", "answer_type", "precision")
 _POOLS: dict[int, Any] = {}
 
 
-def _job(job: tuple) -> float:
+def _job(job: tuple) -> float | None:
     text, answer, protocol, hints = job
     return reward(text, answer, protocol, **hints)
 
@@ -103,11 +107,14 @@ def _text(completion: Any) -> str:
 
 def compute_score(
     data_source: str, solution_str: str, ground_truth: str, extra_info: dict | None = None
-) -> float:
-    """verl's custom reward signature. `extra_info` may carry choices, answer_type, precision, protocol."""
+) -> dict[str, float | bool]:
+    """verl's custom reward signature. `extra_info` may carry choices, answer_type, precision, protocol.
+
+    Returns {"score", "timed_out"} (verl takes "score" as the reward and logs the other keys)."""
     info = dict(extra_info or {})
     protocol = info.pop("protocol", "strict")
-    return reward(solution_str, ground_truth, protocol, data_source=data_source, **info)
+    value = reward(solution_str, ground_truth, protocol, data_source=data_source, **info)
+    return {"score": value or 0.0, "timed_out": value is None}
 
 
 def easyr1_compute_score(
@@ -119,13 +126,15 @@ def easyr1_compute_score(
     scores = []
     for item in reward_inputs:
         hints = {k: item[k] for k in ("choices", "answer_type", "precision") if item.get(k) is not None}
-        accuracy = reward(item["response"], item["ground_truth"], protocol, **hints)
+        value = reward(item["response"], item["ground_truth"], protocol, **hints)
+        accuracy = value or 0.0
         fmt = 1.0 if _FORMAT.fullmatch(item["response"]) else 0.0
         scores.append(
             {
                 "overall": (1 - format_weight) * accuracy + format_weight * fmt,
                 "format": fmt,
                 "accuracy": accuracy,
+                "timed_out": float(value is None),
             }
         )
     return scores
