@@ -14,10 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from tasks import SUITES, TASKS, synthetic
 from vgpo_eval.report import score_run
 from vgpo_eval.run import write_jsonl
 from vgpo_eval.task import load
+from vgpo_tasks import SUITES, TASKS, synthetic
 
 
 def make_run(out: Path, size: int) -> int:

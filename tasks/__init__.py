@@ -2,11 +2,12 @@
 
 `TASKS` and `SUITES` are the registries (dict literals: grep finds everything).
 
-    from tasks import TASKS, resolve
+    from vgpo_tasks import TASKS, resolve
     resolve("all")            # every evaluation task, in the paper's table order
 """
 
-from tasks import (
+from vgpo_eval.task import Task
+from vgpo_tasks import (
     counting,
     geo3k,
     geomath,
@@ -19,7 +20,6 @@ from tasks import (
     virl39k,
     wemath,
 )
-from vgpo_eval.task import Task
 
 TASKS: dict[str, Task] = {
     "mathvista": mathvista.TASK,

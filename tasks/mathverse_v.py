@@ -8,8 +8,8 @@ Only); that approximation is not the paper's set, so compare numbers on the papo
 
 from dataclasses import replace
 
-from tasks.mathverse import TASK as MATHVERSE
 from vgpo_eval.task import Source
+from vgpo_tasks.mathverse import TASK as MATHVERSE
 
 VISION_VERSIONS = ("Vision Intensive", "Vision Dominant", "Vision Only")
 

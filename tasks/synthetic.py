@@ -24,8 +24,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from tasks import TASKS, resolve
-from tasks.figures import (
+from vgpo_eval.rows import LETTERS
+from vgpo_tasks import TASKS, resolve
+from vgpo_tasks.figures import (
     Problem,
     angle_problem,
     bars_problem,
@@ -37,7 +38,6 @@ from tasks.figures import (
     rectangle_picture,
     with_caption,
 )
-from vgpo_eval.rows import LETTERS
 
 SCHEMAS = ("upstream", "papo")
 VERSIONS = ("Text Dominant", "Text Lite", "Vision Intensive", "Vision Dominant", "Vision Only")

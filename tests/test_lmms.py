@@ -11,11 +11,11 @@ import subprocess
 
 import pytest
 
-from tasks import TASKS, synthetic
 from vgpo_eval import lmms
 from vgpo_eval.checker.protocols import check
 from vgpo_eval.prompts import user_text
 from vgpo_eval.task import load
+from vgpo_tasks import TASKS, synthetic
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 
 import pytest
 
-from tasks import TASKS
 from vgpo_eval.metrics import accuracy, breakdowns, task_metrics
 from vgpo_eval.types import Sample
+from vgpo_tasks import TASKS
 
 
 def _s(i, **meta):

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks import SUITES, synthetic
 from vgpo_eval.backends.hf import HFBackend
 from vgpo_eval.cli import main
 from vgpo_eval.run import read_responses
+from vgpo_tasks import SUITES, synthetic
 
 N = 2
 
@@ -124,10 +124,10 @@ def test_openai_run_with_failed_items_resumes(tiny_model_dir, tmp_path, monkeypa
     """A server that fails some requests: those items are recorded as errors; re-running completes them."""
     from openai_server import serve
 
-    from tasks import TASKS
     from vgpo_eval.backends import Decoding
     from vgpo_eval.report import score_run
     from vgpo_eval.run import RunConfig, run
+    from vgpo_tasks import TASKS
 
     monkeypatch.setenv("no_proxy", "127.0.0.1")
     data = synthetic.write(tmp_path / "data", ["counting"], n=4)

@@ -10,11 +10,11 @@ from collections import Counter
 import pytest
 from PIL import Image
 
-from tasks import SUITES, TASKS, synthetic
-from tasks.mathverse_v import VISION_VERSIONS
 from vgpo_eval.rows import is_letter_answer
 from vgpo_eval.task import load
 from vgpo_eval.wemath import four_dimensional
+from vgpo_tasks import SUITES, TASKS, synthetic
+from vgpo_tasks.mathverse_v import VISION_VERSIONS
 
 N = 4
 # answer types of non-letter golds, where the converter sets one (otherwise None)

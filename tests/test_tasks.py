@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks import SUITES, TASKS, resolve
 from vgpo_eval.prompts import MAX_PIXELS, MIN_PIXELS, PROMPTS, fit_pixels, load_images, messages, user_text
 from vgpo_eval.task import Context, DataError, load
 from vgpo_eval.types import Sample
+from vgpo_tasks import SUITES, TASKS, resolve
 
 LOOKBACK = PROMPTS["lookback"]
 

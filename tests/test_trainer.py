@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("trl")
 
-from tasks import synthetic  # noqa: E402
+from vgpo_tasks import synthetic  # noqa: E402
 from vgpo_train.config import VGPOConfig  # noqa: E402
 from vgpo_train.data import training_dataset  # noqa: E402
 from vgpo_train.trainer import VGPOTrainer, grpo_args  # noqa: E402

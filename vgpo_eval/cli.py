@@ -1,19 +1,26 @@
-"""The `python -m vgpo_eval` command line.
+"""The `vgpo-eval` (= `python -m vgpo_eval`) command line: the parser, with every flag value checked here,
+before anything heavy loads. The commands themselves are in `vgpo_eval.commands`.
 
-python -m vgpo_eval score responses.jsonl --protocol strict --out scored.jsonl
-python -m vgpo_eval check "so the answer is \\boxed{0.5}" --answer "\\frac{1}{2}"
+    vgpo-eval run --tasks all --model MuMing0102/VGPO-RL-7B
+    vgpo-eval score responses.jsonl --protocol strict --out scored.jsonl
+    vgpo-eval check "so the answer is \\boxed{0.5}" --answer "\\frac{1}{2}"
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import re
 import sys
 from pathlib import Path
 
-from vgpo_eval.checker.protocols import PROTOCOLS
+from vgpo_eval.checker import PROTOCOLS
 
-EPILOG = """\
+SOURCES = ("papo", "upstream", "local")
+PROMPT_VARIANTS = ("lookback", "train")  # vgpo_eval.prompts.PROMPTS (a test keeps them equal)
+BACKENDS = ("auto", "hf", "vllm", "openai")
+_HUB_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
+
+PROTOCOL_HELP = """\
 protocols:
   strict  (default) the final committed answer, compared by value: numbers with the precision the
           gold states, units, percent, fractions, LaTeX expressions, option letters <-> option texts,
@@ -21,337 +28,250 @@ protocols:
   paper   the cascade the VGPO paper scored with (Look-Back): MathRuler, then math-verify, then
           "gold letter anywhere in the box" (lenient on purpose, for parity with the paper)
   papo    MathRuler's grade_answer on the last box (PAPO-Eval, EasyR1's math reward)
-
-examples:
-  python -m vgpo_eval score preds.jsonl --out preds.scored.jsonl
-  python -m vgpo_eval score preds.jsonl --protocol paper --workers 4
-  python -m vgpo_eval check "<think>...</think> \\boxed{C}" --answer C --choices 3 4 5 6
 """
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m vgpo_eval",
-        description="Evaluate vision-language models on the VGPO paper's benchmarks with verifiable checkers.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
+def _tasks_help() -> str:
+    from vgpo_tasks import SUITES, TASKS
 
-    score = commands.add_parser(
-        "score",
-        help="score a JSONL file of responses (no GPU needed)",
+    suites = "\n".join(f"  {name:<17} {', '.join(members)}" for name, members in SUITES.items())
+    return f"tasks: {', '.join(TASKS)}\nsuites:\n{suites}\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse, check and run one command; returns the exit code (130 after Ctrl-C)."""
+    from vgpo_eval import commands
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_run_args(parser, args)
+    try:
+        return commands.COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: everything done so far is kept; re-run the same command to resume",
+            file=sys.stderr,
+        )
+        return 130
+
+
+def entry() -> None:
+    """The `vgpo-eval` console script."""
+    sys.exit(main())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="vgpo-eval",
+        description="Evaluate vision-language models on the VGPO paper's benchmarks with verifiable checkers "
+        "(also: python -m vgpo_eval).",
+        epilog=PROTOCOL_HELP,
+        formatter_class=raw,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _run_parser(commands.add_parser(
+        "run", help="generate and score: the paper's evaluation of a model on tasks or suites",
+        description="Generate responses for every item (resumable: re-run the same command after a crash "
+        "or Ctrl-C), then score them under each protocol and print the paper-style table.",
+        epilog=_run_epilog(), formatter_class=raw,
+    ))  # fmt: skip
+    _score_parser(commands.add_parser(
+        "score", help="score a JSONL file of responses, or re-score a run folder (no GPU needed)",
         description="Score responses. Each input line: {id, response, answer, choices?, answer_type?, "
         "precision?, task?}; output lines add correct, extracted, rule, protocol.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    score.add_argument("input", type=Path, nargs="?", help="JSONL file of responses")
-    score.add_argument(
-        "--run",
-        dest="run_dir",
-        type=Path,
-        help="re-score a run folder instead (writes its scored files and reports)",
-    )
-    score.add_argument(
-        "--protocol", choices=sorted(PROTOCOLS), default="strict", help="checker protocol (default: strict)"
-    )
-    score.add_argument(
-        "--out", type=Path, help="where to write the scored lines (default: INPUT.scored.PROTOCOL.jsonl)"
-    )
-    score.add_argument(
-        "--workers", type=int, default=None, help="worker processes (default: one per CPU core)"
-    )
-    score.set_defaults(handler=_score)
-
+        epilog=PROTOCOL_HELP + "\nexamples:\n  vgpo-eval score preds.jsonl --out preds.scored.jsonl\n"
+        "  vgpo-eval score --run runs/my-run --protocol papo", formatter_class=raw,
+    ))  # fmt: skip
     one = commands.add_parser("check", help="check one response against a gold answer, and say why")
     one.add_argument("response", help="the response text")
     one.add_argument("--answer", required=True, help="the gold answer (an option letter for multiple choice)")
     one.add_argument("--choices", nargs="*", help="option texts, in letter order")
-    one.add_argument("--precision", type=int, help="decimals the gold answer is stated to")
-    one.add_argument("--protocol", choices=sorted(PROTOCOLS), default="strict")
-    one.set_defaults(handler=_check)
-
-    listing = commands.add_parser("list", help="list tasks and suites: sources, sizes, what is cached")
-    listing.set_defaults(handler=_list)
-
+    one.add_argument("--precision", type=_count, help="decimals the gold answer is stated to")
+    one.add_argument("--protocol", choices=sorted(PROTOCOLS), default="strict", help="(default: %(default)s)")
+    commands.add_parser("list", help="list tasks and suites: sizes, sources, what is cached")
     lmms = commands.add_parser(
-        "export-lmms-eval",
-        help="write our tasks as lmms-eval task definitions, scored by our checkers",
+        "export-lmms-eval", help="write our tasks as lmms-eval task definitions, scored by our checkers",
         description="Write DIR/vgpo_<task>.yaml + .jsonl for `lmms-eval --include_path DIR --tasks vgpo_<task>`.",
-    )
-    lmms.add_argument("out_dir", type=Path)
+    )  # fmt: skip
+    lmms.add_argument("out_dir", type=Path, help="folder to write the task definitions to")
     _data_arguments(lmms)
-    lmms.add_argument("--protocol", choices=sorted(PROTOCOLS), default="strict")
-    lmms.add_argument("--prompt", default="lookback", help="prompt variant: lookback (default) or train")
-    lmms.set_defaults(handler=_export_lmms)
-
-    runner = commands.add_parser(
-        "run",
-        help="generate and score: the paper's evaluation of a model on tasks or suites",
-        description="Generate responses for every item (resumable: re-run the same command after a crash), "
-        "then score them under each protocol and print the paper-style table.",
-        epilog="examples:\n"
-        "  python -m vgpo_eval run --tasks all --model MuMing0102/VGPO-RL-7B\n"
-        "  python -m vgpo_eval run --tasks general --model Qwen/Qwen2.5-VL-7B-Instruct --backend vllm\n"
-        "  python -m vgpo_eval run --tasks mathvista --model my-model --backend openai --base-url http://127.0.0.1:8000/v1\n"
-        "  python -m vgpo_eval run --tasks all --model M --samples 8 --temperature 1.0   # avg@8, as PAPO reports",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    lmms.add_argument(
+        "--protocol", choices=sorted(PROTOCOLS), default="strict", help="(default: %(default)s)"
     )
-    runner.add_argument(
-        "--model", required=True, help="hub id or local folder (or the served model name for openai)"
-    )
-    runner.add_argument("--revision", help="model revision to pin (a commit, branch or tag)")
-    runner.add_argument("--backend", choices=("auto", "hf", "vllm", "openai"), default="auto",
-                        help="auto (default): vllm when installed with a GPU, else hf")  # fmt: skip
-    _data_arguments(runner)
-    runner.add_argument("--protocols", default="strict,paper", help="comma-separated (default: strict,paper)")
-    runner.add_argument(
-        "--out", type=Path, help="run folder (default: runs/<model>-<source>-<prompt>-t<T>-k<K>)"
-    )
-    runner.add_argument(
-        "--prompt", default="lookback", help="prompt variant: lookback (the paper's, default) or train"
-    )
-    runner.add_argument(
-        "--samples", type=int, default=1, help="responses per item, scored as avg@K (default 1)"
-    )
-    runner.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (the paper's protocol)")
-    runner.add_argument("--top-p", type=float, default=1.0)
-    runner.add_argument("--max-new-tokens", type=int, default=2048)
-    runner.add_argument("--min-pixels", type=int, default=262_144)
-    runner.add_argument("--max-pixels", type=int, default=1_000_000)
-    runner.add_argument("--seed", type=int, default=0)
-    runner.add_argument(
-        "--batch-size", type=int, help="hf: prompts per generate() call (default 8); vllm: per call"
-    )
-    runner.add_argument("--concurrency", type=int, help="openai: requests in flight (default 8)")
-    runner.add_argument("--base-url", help="openai: the server's /v1 URL (default http://127.0.0.1:8000/v1)")
-    runner.add_argument("--tensor-parallel-size", type=int, help="vllm: GPUs per model")
-    runner.add_argument(
-        "--max-model-len", type=int, help="vllm: context length to reserve (default: the model's)"
-    )
-    runner.add_argument("--max-images", type=int, help="vllm: images per prompt (default 8)")
-    runner.add_argument("--dtype", help="hf/vllm: weights dtype (default bf16 on GPU, fp32 on CPU for hf)")
-    runner.add_argument("--workers", type=int, help="scoring processes (default: one per core)")
-    runner.set_defaults(handler=_run)
-
+    lmms.add_argument("--prompt", choices=PROMPT_VARIANTS, default="lookback", help="(default: %(default)s)")
     demo = commands.add_parser(
-        "demo",
-        help="the whole pipeline offline on CPU: a tiny random model on synthetic data of every task",
+        "demo", help="the whole pipeline offline on CPU: a tiny random model on synthetic data of every task",
         description="Builds a tiny random-weight Qwen2.5-VL and synthetic data for every task, runs "
         "`run --tasks all` on them with the hf backend and prints the table. Accuracies are meaningless.",
-    )
-    demo.add_argument("--out", type=Path, default=Path("runs/demo"), help="where the model, data and run go")
-    demo.add_argument("--n", type=int, default=3, help="items per task (default 3)")
-    demo.set_defaults(handler=_demo)
-
+    )  # fmt: skip
+    demo.add_argument("--out", type=Path, default=Path("runs/demo"), help="where the model, data and run go (default: %(default)s)")  # fmt: skip
+    demo.add_argument("--n", type=_positive, default=3, help="items per task (default: %(default)s)")
     table = commands.add_parser(
-        "table",
-        help="the paper's reported numbers beside your runs, with deltas (markdown, optional PNG)",
+        "table", help="the paper's reported numbers beside your runs, with deltas (markdown, CSV, PNG)",
         description="Compare runs with the numbers the VGPO paper reports (leaderboards/paper.json).",
+    )  # fmt: skip
+    table.add_argument(
+        "runs", type=_existing_dir, nargs="*", help="run folders (each scored under --protocol)"
     )
-    table.add_argument("runs", type=Path, nargs="*", help="run folders (each scored under --protocol)")
     table.add_argument("--protocol", choices=sorted(PROTOCOLS), default="paper",
                        help="whose report to read (default: paper, the protocol the paper scored with)")  # fmt: skip
     table.add_argument("--out", type=Path, help="write the markdown here too")
+    table.add_argument("--csv", type=Path, help="write the table as CSV here (one row per model x benchmark)")
     table.add_argument("--png", type=Path, help="write a bar chart here")
-    table.set_defaults(handler=_table)
-
-    args = parser.parse_args(argv)
-    return args.handler(args)
+    return parser
 
 
-def _score(args: argparse.Namespace) -> int:
-    from vgpo_eval.score import score_file
-
-    if args.run_dir is not None:
-        return _report(args.run_dir, [args.protocol], args.workers)
-    if args.input is None or not args.input.is_file():
-        print(f"error: no such file: {args.input}", file=sys.stderr)
-        return 2
-    out = args.out or args.input.with_name(f"{args.input.stem}.scored.{args.protocol}.jsonl")
-    summary = score_file(args.input, out, args.protocol, args.workers)
-    print(summary.render())
-    print(f"scored lines written to {out}")
-    return 0
-
-
-def _check(args: argparse.Namespace) -> int:
-    from vgpo_eval.checker.protocols import check
-    from vgpo_eval.types import Sample
-
-    sample = Sample(
-        id="cli", task="", question="", answer=args.answer, choices=args.choices, precision=args.precision
+def _run_epilog() -> str:
+    return (
+        _tasks_help()
+        + "\n"
+        + PROTOCOL_HELP
+        + (
+            "\nexamples:\n"
+            "  vgpo-eval run --tasks all --model MuMing0102/VGPO-RL-7B\n"
+            "  vgpo-eval run --tasks general --model Qwen/Qwen2.5-VL-7B-Instruct --backend vllm\n"
+            "  vgpo-eval run --tasks mathvista --model my-model --backend openai --base-url http://127.0.0.1:8000/v1\n"
+            "  vgpo-eval run --tasks all --model M --samples 8 --temperature 1.0   # avg@8, as PAPO reports\n"
+            "\nexit codes: 0 done; 1 some items failed (re-run the same command to retry them); 2 bad input or\n"
+            "nothing could be run; 130 interrupted (re-run to resume)."
+        )
     )
-    print(json.dumps(check(args.response, sample, args.protocol).to_dict(), ensure_ascii=False))
-    return 0
 
 
-def _list(args: argparse.Namespace) -> int:
-    from tasks import SUITES, TASKS
-    from vgpo_eval.task import cached
-
-    def where(spec) -> str:
-        return (
-            "-"
-            if spec is None
-            else f"{spec.dataset}:{spec.split}" + (f" ({spec.config})" if spec.config else "")
-        )
-
-    rows = [("task", "suite", "items", "papo source", "upstream source", "local files", "cached")]
-    for task in TASKS.values():
-        rows.append(
-            (
-                task.name,
-                task.suite,
-                str(task.size or "?"),
-                where(task.papo),
-                where(task.upstream),
-                ", ".join(task.local_files),
-                ", ".join(cached(task)) or "-",
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-    print("\nsuites:")
-    for name, members in SUITES.items():
-        print(f"  {name:<17} {', '.join(members)}")
-    return 0
-
-
-def _data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tasks", default="all", help="tasks or suites, comma-separated (default: all)")
-    parser.add_argument(
-        "--source", choices=("papo", "upstream", "local"), default="papo",
-        help="papo: the paper's evaluation data (default); upstream: the benchmarks' own hub datasets; "
-        "local: a folder given by --data-dir",
-    )  # fmt: skip
-    parser.add_argument("--data-dir", type=Path, help="folder holding the tasks' files (for --source local)")
-    parser.add_argument("--limit", type=int, help="at most this many items per task")
+def _run_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="hub id (owner/name) or local folder; for openai, the served model name")  # fmt: skip
+    p.add_argument("--revision", help="model revision to pin (a commit, branch or tag; default: latest)")
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="auto (default): vllm when installed with a GPU, else hf")  # fmt: skip
+    _data_arguments(p)
+    p.add_argument("--require-all", action="store_true",
+                   help="stop before loading the model when a task has no data under --source (default: skip "
+                   "such a task with a line saying how to provide it, so --tasks all runs everything there is)")  # fmt: skip
+    p.add_argument("--protocols", type=_protocols, default=("strict", "paper"),
+                   help="comma-separated scoring protocols (default: strict,paper)")  # fmt: skip
+    p.add_argument("--out", type=Path, help="run folder (default: runs/<model>-<source>-<prompt>-t<T>-k<K>)")
+    p.add_argument("--prompt", choices=PROMPT_VARIANTS, default="lookback",
+                   help="instruction after the question: lookback (the paper's evaluation, default) or train")  # fmt: skip
+    p.add_argument(
+        "--samples", type=_positive, default=1, help="responses per item, scored as avg@K (default: 1)"
+    )
+    p.add_argument("--temperature", type=_non_negative, default=0.0, help="0 = greedy, the paper's protocol (default: 0)")  # fmt: skip
+    p.add_argument(
+        "--top-p", type=_probability, default=1.0, help="nucleus sampling mass, in (0, 1] (default: 1.0)"
+    )
+    p.add_argument(
+        "--max-new-tokens", type=_positive, default=2048, help="tokens per response (default: 2048)"
+    )
+    p.add_argument("--min-pixels", type=_positive, default=262_144, help="images are resized to at least this many pixels (default: 262144)")  # fmt: skip
+    p.add_argument("--max-pixels", type=_positive, default=1_000_000, help="... and at most this many (default: 1000000)")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    p.add_argument(
+        "--batch-size", type=_positive, help="hf: prompts per generate() call (default 8); vllm: per call"
+    )
+    p.add_argument("--concurrency", type=_positive, help="openai: requests in flight (default: 8)")
+    p.add_argument("--base-url", help="openai: the server's /v1 URL (default: http://127.0.0.1:8000/v1)")
+    p.add_argument("--tensor-parallel-size", type=_positive, help="vllm: GPUs per model")
+    p.add_argument(
+        "--max-model-len", type=_positive, help="vllm: context length in tokens (default: the model's)"
+    )
+    p.add_argument("--max-images", type=_positive, help="vllm: images per prompt (default: 8)")
+    p.add_argument("--dtype", choices=("bfloat16", "float16", "float32", "bf16", "fp16", "fp32"),
+                   help="hf/vllm: weights dtype (default: bf16 on GPU, fp32 on CPU for hf)")  # fmt: skip
+    p.add_argument("--workers", type=_positive, help="scoring processes (default: one per core)")
 
 
-def _load_tasks(args: argparse.Namespace) -> dict:
-    """{task name: samples} for the tasks named on the command line; bad rows are reported, not fatal."""
-    from tasks import resolve
-    from vgpo_eval.task import load
-
-    out = {}
-    for task in resolve(args.tasks):
-        loaded = load(task, args.source, args.data_dir, args.limit)
-        for error in loaded.errors[:5]:
-            print(f"warning: {error}", file=sys.stderr)
-        if len(loaded.errors) > 5:
-            print(f"warning: {task.name}: {len(loaded.errors) - 5} more bad rows", file=sys.stderr)
-        out[task.name] = loaded.samples
-    return out
+def _score_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", type=Path, nargs="?", help="JSONL file of responses")
+    p.add_argument("--run", dest="run_dir", type=_existing_dir, help="re-score a run folder instead (its scored files and reports)")  # fmt: skip
+    p.add_argument(
+        "--protocol", choices=sorted(PROTOCOLS), default="strict", help="checker protocol (default: strict)"
+    )
+    p.add_argument(
+        "--out", type=Path, help="where to write the scored lines (default: INPUT.scored.PROTOCOL.jsonl)"
+    )
+    p.add_argument("--workers", type=_positive, default=None, help="worker processes (default: one per core)")
 
 
-def _export_lmms(args: argparse.Namespace) -> int:
-    from vgpo_eval.lmms import export
-    from vgpo_eval.task import DataError
-
-    try:
-        samples = _load_tasks(args)
-    except (DataError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    names = export(args.out_dir, samples, args.protocol, args.prompt)
-    print(f"wrote {len(names)} lmms-eval tasks to {args.out_dir}: {', '.join(names)}")
-    print(f"run: lmms-eval --include_path {args.out_dir} --tasks {','.join(names)} --model ...")
-    return 0
+def _data_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--tasks", type=_tasks, default="all", help="tasks or suites, comma-separated (default: all)"
+    )
+    p.add_argument("--source", choices=SOURCES, default="papo",
+                   help="papo: the paper's evaluation data, PAPO-Galaxy/PAPO_eval (default); upstream: the "
+                   "benchmarks' own hub datasets; local: files in --data-dir")  # fmt: skip
+    p.add_argument(
+        "--data-dir", type=_existing_dir, help="folder holding the tasks' files (for --source local)"
+    )
+    p.add_argument("--limit", type=_positive, help="at most this many items per task (default: all)")
 
 
-def _run(args: argparse.Namespace) -> int:
-    from tasks import resolve
-    from vgpo_eval.backends import Decoding
-    from vgpo_eval.run import RunConfig, default_out_dir, run
-
-    try:
-        tasks = resolve(args.tasks)
-        protocols = tuple(p.strip() for p in args.protocols.split(",") if p.strip())
-        unknown = [p for p in protocols if p not in PROTOCOLS]
-        if unknown:
-            raise ValueError(f"unknown protocol(s) {', '.join(unknown)}; choose from {', '.join(PROTOCOLS)}")
-        if args.samples > 1 and args.temperature == 0:
-            print("warning: --samples > 1 with greedy decoding gives identical responses", file=sys.stderr)
-        decoding = Decoding(
-            temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens, samples=args.samples,
-            seed=args.seed, min_pixels=args.min_pixels, max_pixels=args.max_pixels, prompt=args.prompt,
-        )  # fmt: skip
-        options = {
-            "hf": {"batch_size": args.batch_size, "dtype": args.dtype},
-            "vllm": {
-                "batch_size": args.batch_size,
-                "dtype": args.dtype,
-                "tensor_parallel_size": args.tensor_parallel_size,
-                "max_model_len": args.max_model_len,
-                "max_images": args.max_images,
-            },
-            "openai": {"concurrency": args.concurrency, "base_url": args.base_url},
-            "auto": {"batch_size": args.batch_size, "dtype": args.dtype},
-        }[args.backend]
-        out = args.out or Path(default_out_dir(args.model, args.source, decoding))
-        config = RunConfig(
-            model=args.model, tasks=tuple(t.name for t in tasks), out_dir=str(out), backend=args.backend,
-            revision=args.revision, source=args.source, data_dir=str(args.data_dir) if args.data_dir else None,
-            limit=args.limit, protocols=protocols, decoding=decoding, backend_options=options,
-        )  # fmt: skip
-        load_errors = run(config, tasks)
-    except (ValueError, ImportError, ConnectionError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    for errors in load_errors.values():
-        for error in errors[:3]:
-            print(f"warning: {error}", file=sys.stderr)
-    return _report(out, list(protocols), args.workers)
+def check_run_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Checks that need several flags together; `parser.error` exits 2 with the usage line."""
+    if getattr(args, "source", None) == "local" and args.data_dir is None:
+        parser.error("--source local needs --data-dir DIR (the folder holding the tasks' files)")
+    if getattr(args, "command", None) != "run":
+        return
+    if args.min_pixels > args.max_pixels:
+        parser.error(f"--min-pixels ({args.min_pixels}) is larger than --max-pixels ({args.max_pixels})")
+    if args.backend != "openai":
+        path = Path(args.model).expanduser()
+        if args.model.startswith((".", "/", "~")) or path.exists():
+            if not (path / "config.json").is_file():
+                what = "does not exist" if not path.exists() else "holds no config.json (not a model folder)"
+                parser.error(f"--model {args.model}: the folder {what}")
+        elif not _HUB_ID.match(args.model):
+            parser.error(f"--model {args.model!r} is neither a local folder nor a hub id (owner/name)")
 
 
-def _report(run_dir: Path, protocols: list[str], workers: int | None) -> int:
-    from vgpo_eval.report import main_table, markdown, score_run
-
-    if not any(run_dir.glob("*.samples.jsonl")):
-        print(
-            f"error: {run_dir} holds no run: no task's data could be loaded (see the warnings above)",
-            file=sys.stderr,
-        )
-        return 2
-    reports = [score_run(run_dir, p, workers) for p in protocols]
-    (run_dir / "report.md").write_text(markdown(reports), encoding="utf-8")
-    print(main_table(reports))
-    print(f"\nreports: {run_dir}/report.md, " + ", ".join(f"report.{p}.json" for p in protocols))
-    return 0
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from tasks import synthetic
-    from vgpo_eval.tiny import build_tiny_qwen2_5_vl
-
-    print("offline demo: a tiny RANDOM-weight model on synthetic data; its accuracies are meaningless.")
-    model = build_tiny_qwen2_5_vl(args.out / "model")
-    data = synthetic.write(args.out / "data", n=args.n)
-    code = main([
-        "run", "--tasks", "all", "--model", str(model), "--backend", "hf", "--source", "local",
-        "--data-dir", str(data), "--out", str(args.out / "run"), "--max-new-tokens", "48", "--batch-size", "8",
-    ])  # fmt: skip
-    print("(the numbers above come from random weights: the point is that every stage ran.)")
-    return code
-
-
-def _table(args: argparse.Namespace) -> int:
-    from vgpo_eval.table import bar_chart, markdown, paper_rows, run_row
+def _tasks(value: str) -> str:
+    from vgpo_tasks import resolve
 
     try:
-        runs = [run_row(run, args.protocol) for run in args.runs]
-    except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    paper = paper_rows()
-    text = markdown(paper, runs)
-    print(text)
-    if args.out:
-        args.out.write_text(text, encoding="utf-8")
-    if args.png:
-        bar_chart(paper, runs, args.png)
-        print(f"chart: {args.png}")
-    return 0
+        resolve(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not value.strip(", "):
+        raise argparse.ArgumentTypeError("no task named")
+    return value
+
+
+def _protocols(value: str) -> tuple[str, ...]:
+    names = tuple(p.strip() for p in value.split(",") if p.strip())
+    unknown = [p for p in names if p not in PROTOCOLS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown protocol(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(PROTOCOLS)}")  # fmt: skip
+    return names
+
+
+def _existing_dir(value: str) -> Path:
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"no such folder: {value}")
+    return path
+
+
+def _number(value: str, kind: type, test, what: str):
+    try:
+        number = kind(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not {what}") from None
+    if not test(number):
+        raise argparse.ArgumentTypeError(f"{value!r} is not {what}")
+    return number
+
+
+def _positive(value: str) -> int:
+    return _number(value, int, lambda n: n > 0, "a positive whole number")
+
+
+def _count(value: str) -> int:
+    return _number(value, int, lambda n: n >= 0, "a whole number >= 0")
+
+
+def _non_negative(value: str) -> float:
+    return _number(value, float, lambda x: x >= 0, "a number >= 0")
+
+
+def _probability(value: str) -> float:
+    return _number(value, float, lambda x: 0 < x <= 1, "a number in (0, 1]")

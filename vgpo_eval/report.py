@@ -16,10 +16,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tasks import SUITES, TASKS
 from vgpo_eval.metrics import task_metrics
 from vgpo_eval.run import read_responses, read_samples, write_jsonl
 from vgpo_eval.score import _map
+from vgpo_tasks import SUITES, TASKS
 
 
 def score_run(run_dir: str | Path, protocol: str = "strict", workers: int | None = None) -> dict[str, Any]:
@@ -38,6 +38,7 @@ def score_run(run_dir: str | Path, protocol: str = "strict", workers: int | None
         "protocol": protocol,
         "model": config.get("run", {}).get("model"),
         "run": str(run_dir),
+        "not_run": _json(run_dir / "not_run.json") or {},
         "tasks": tasks,
         "suites": suite_means({k: v["accuracy"] for k, v in tasks.items() if v["complete"]}),
     }
@@ -114,6 +115,49 @@ def suite_means(accuracy: dict[str, float]) -> dict[str, float | None]:
     }
 
 
+CSV_FIELDS = ("model", "revision", "source", "prompt", "temperature", "top_p", "samples", "max_new_tokens",
+              "checker", "protocol", "task", "metric", "value", "n")  # fmt: skip
+
+
+def write_results_csv(run_dir: Path, reports: list[dict]) -> Path:
+    """results.csv: one row per task (and suite) x protocol x metric, with what the numbers depend on,
+    so `pandas.read_csv` of many runs' files is a whole leaderboard."""
+    import csv
+
+    config = _json(run_dir / "config.json") or {}
+    run, decoding = config.get("run", {}), config.get("run", {}).get("decoding", {})
+    fixed = {"model": run.get("model"), "revision": run.get("revision"), "source": run.get("source"),
+             "prompt": decoding.get("prompt"), "temperature": decoding.get("temperature"),
+             "top_p": decoding.get("top_p"), "samples": decoding.get("samples"),
+             "max_new_tokens": decoding.get("max_new_tokens"), "checker": config.get("checker")}  # fmt: skip
+    path = run_dir / "results.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, CSV_FIELDS)
+        writer.writeheader()
+        for report in reports:
+            for row in _metric_rows(report):
+                writer.writerow(fixed | {"protocol": report["protocol"]} | row)
+    return path
+
+
+def _metric_rows(report: dict) -> list[dict]:
+    rows = []
+    for name, task in report["tasks"].items():
+        rows.append({"task": name, "metric": "accuracy", "value": round(task["accuracy"], 4), "n": task["n"]})
+        for key, values in task.get("breakdowns", {}).items():
+            rows += [{"task": name, "metric": f"accuracy[{key}={v}]", "value": round(m["accuracy"], 4), "n": m["n"]}
+                     for v, m in values.items()]  # fmt: skip
+        for key, value in (task.get("wemath") or {}).items():
+            if isinstance(value, int | float):
+                rows.append({"task": name, "metric": f"wemath_{key}", "value": value, "n": task["n"]})
+    for suite, value in report["suites"].items():
+        if value is not None:
+            rows.append(
+                {"task": suite, "metric": "accuracy (suite mean)", "value": round(value, 4), "n": None}
+            )
+    return rows
+
+
 def _json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
@@ -161,6 +205,10 @@ def markdown(reports: list[dict]) -> str:
         _timeout_line(reports),
         "",
     ]
+    for name, reason in reports[0].get("not_run", {}).items():
+        out.append(f"- not run: {TASKS[name].title if name in TASKS else name}: {reason}")
+    if reports[0].get("not_run"):
+        out.append("")
     first = reports[0]
     for name, task in first["tasks"].items():
         out.append(f"## {TASKS[name].title if name in TASKS else name}")

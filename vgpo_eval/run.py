@@ -14,6 +14,7 @@ import dataclasses
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 
 from vgpo_eval.backends import BACKENDS, Decoding, Request, error_responses
 from vgpo_eval.prompts import load_images
-from vgpo_eval.task import DataError, Task, load
+from vgpo_eval.task import DataError, Task, cached, load, spec_for, unavailable
 from vgpo_eval.types import Response, Sample
 
 # fields that change what is generated: resuming a folder made with other values is refused
@@ -43,6 +44,7 @@ class RunConfig:
     protocols: tuple[str, ...] = ("strict", "paper")
     decoding: Decoding = field(default_factory=Decoding)
     backend_options: dict[str, Any] = field(default_factory=dict)
+    skip_missing: bool = True  # a task with no data under the source is skipped (False: stop first)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -55,31 +57,48 @@ def default_out_dir(model: str, source: str, decoding: Decoding) -> str:
 
 
 def run(config: RunConfig, tasks: list[Task], progress: bool = True) -> dict[str, list[str]]:
-    """Generate every missing response of every task; returns the load errors per task."""
+    """Generate every missing response of every task; returns the load errors per task.
+
+    Everything that can be wrong with the data is found before the model loads: tasks with no
+    data under the source (skipped with a line saying how to provide it, or an error when
+    `skip_missing` is off), an unreachable hub, rows that cannot be read."""
     out = Path(config.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     _check_resumable(out, config)
+    not_run = {t.name: reason for t in tasks if (reason := unavailable(t, config.source, config.data_dir))}
+    if not_run and not config.skip_missing:
+        raise ValueError("; ".join(not_run.values()) + " (or leave out --require-all to skip such tasks)")
+    tasks = [t for t in tasks if t.name not in not_run]
+    _check_hub(config, tasks)
+    loaded, load_errors, origins = [], {}, {}
+    for task in tasks:
+        try:
+            data = load(task, config.source, config.data_dir, config.limit)
+        except DataError as exc:  # this task's data is not there: say so, run the others
+            not_run[task.name] = str(exc)
+            continue
+        loaded.append(data)
+        load_errors[task.name], origins[task.name] = data.errors, data.origin
+    for reason in not_run.values():
+        print(f"not run: {reason}", file=sys.stderr)
+    if not loaded:
+        raise ValueError("no task has data to run (see the lines above)")
+    out.mkdir(parents=True, exist_ok=True)
+    write_jsonl(out / "not_run.json", [not_run], indent=True)
     backend = BACKENDS[config.backend](config.model, **_options(config))
     try:
-        _write_config(out, config, backend, tasks)  # loads the model; before generating, for resumes
+        _write_config(out, config, backend, [d.task for d in loaded])  # loads the model
     except OSError as exc:  # no such model, no network and no cache, ...
         raise ValueError(
             f"cannot load the model {config.model!r} ({config.backend}): {str(exc)[:400]}"
         ) from exc
-    load_errors, origins = {}, {}
-    for task in tasks:
-        try:
-            loaded = load(task, config.source, config.data_dir, config.limit)
-        except DataError as exc:  # this task's data is not there: say so, run the others
-            load_errors[task.name] = [str(exc)]
-            continue
-        load_errors[task.name], origins[task.name] = loaded.errors, loaded.origin
-        write_jsonl(out / f"{task.name}.samples.jsonl", [s.to_dict() for s in loaded.samples])
+    for data in loaded:
+        task = data.task
+        write_jsonl(out / f"{task.name}.samples.jsonl", [s.to_dict() for s in data.samples])
         path = out / f"{task.name}.responses.jsonl"
         done = {(r.sample_id, r.index) for r in read_responses(path).values() if r.error is None}
         todo = [
             (s, tuple(i for i in range(config.decoding.samples) if (s.id, i) not in done))
-            for s in loaded.samples
+            for s in data.samples
         ]
         todo = [(s, idx) for s, idx in todo if idx]
         total = sum(len(idx) for _, idx in todo)
@@ -88,6 +107,32 @@ def run(config: RunConfig, tasks: list[Task], progress: bool = True) -> dict[str
     write_jsonl(out / "load_errors.json", [load_errors], indent=True)
     write_jsonl(out / "data_sources.json", [origins], indent=True)  # the dataset commits the rows came from
     return load_errors
+
+
+def _check_hub(config: RunConfig, tasks: list[Task]) -> None:
+    """Probe the hub once when the run needs it; go on from the caches or stop with the fix."""
+    from vgpo_eval import hub
+
+    model_from_hub = config.backend != "openai" and not hub.is_local_model(config.model)
+    needs = ([config.model] if model_from_hub else []) + [
+        f"{spec.dataset} ({t.name})" for t in tasks if (spec := spec_for(t, config.source)) is not None
+    ]
+    if not needs:
+        return
+    reason = hub.unreachable()
+    if reason is None:
+        return
+    missing = [config.model] if model_from_hub and not hub.model_cached(config.model, config.revision) else []
+    missing += [f"{spec_for(t, config.source).dataset} ({t.name})" for t in tasks
+                if spec_for(t, config.source) is not None and config.source not in cached(t)]  # fmt: skip
+    if missing:
+        raise ValueError(
+            f"the Hugging Face hub cannot be reached ({reason}) and these are not in the local cache: "
+            f"{', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}. Connect once to download them, "
+            "or use a local model folder and --source local --data-dir DIR (see `vgpo-eval list`)"
+        )
+    print(f"the hub cannot be reached ({reason}): using the cached copies", file=sys.stderr)
+    hub.go_offline()
 
 
 def _generate(backend, todo: list, decoding: Decoding, path: Path, label: str, progress: bool) -> None:
@@ -153,9 +198,9 @@ def _write_config(out: Path, config: RunConfig, backend, tasks: list[Task]) -> N
         "run": config.to_dict(),
         "backend": backend.describe(),
         "datasets": {
-            t.name: dataclasses.asdict(getattr(t, config.source, None) or t.upstream)
-            if config.source != "local"
-            else {"data_dir": config.data_dir}
+            t.name: {"data_dir": config.data_dir}
+            if config.source == "local"
+            else dataclasses.asdict(spec_for(t, config.source))
             for t in tasks
         },  # fmt: skip
         "vgpo_version": __version__,

@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tasks import SUITES, TASKS
 from vgpo_eval.report import suite_means
+from vgpo_tasks import SUITES, TASKS
 
 PAPER = Path(__file__).resolve().parents[1] / "leaderboards" / "paper.json"
 COLUMNS = (*SUITES["general"], "general", *SUITES["vision_dependent"], "vision_dependent")
@@ -27,7 +27,8 @@ def run_row(run_dir: Path, protocol: str) -> dict[str, Any]:
     path = Path(run_dir) / f"report.{protocol}.json"
     if not path.exists():
         raise FileNotFoundError(
-            f"{path} not found: score the run first (python -m vgpo_eval score --run {run_dir})"
+            f"{path} not found: score the run under {protocol} first "
+            f"(python -m vgpo_eval score --run {run_dir} --protocol {protocol})"
         )
     report = json.loads(path.read_text(encoding="utf-8"))
     results = {k: v["accuracy"] for k, v in report["tasks"].items() if v["complete"]}
@@ -57,6 +58,19 @@ def markdown(paper: list[dict], runs: list[dict]) -> str:
             lines.append(f"| Δ {run['name']} vs {ref['name']} | {cells} |")
     sources = "\n".join(f"- {row['name']}: {row['source']}" for row in [*paper, *runs])
     return "\n".join(lines) + "\n\nBlank: not reported (paper) or not run. Sources:\n" + sources + "\n"
+
+
+def write_csv(paper: list[dict], runs: list[dict], out: Path) -> None:
+    """The table as CSV: one row per (row name, benchmark or suite mean), blank cells left out."""
+    import csv
+
+    with open(out, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["name", "source", "task", "accuracy"])
+        for row in [*paper, *runs]:
+            for column, value in zip(COLUMNS, _values(row), strict=True):
+                if value is not None:
+                    writer.writerow([row["name"], row["source"], column, round(value, 4)])
 
 
 def bar_chart(paper: list[dict], runs: list[dict], out: Path) -> None:

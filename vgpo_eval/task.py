@@ -109,7 +109,7 @@ def _origin(task: Task, source: str, data_dir: str | Path | None) -> dict[str, A
     """Where the rows came from, with the hub commit they resolved to when the hub can be asked."""
     if source == "local":
         return {"data_dir": str(data_dir)}
-    spec = task.papo if source == "papo" else task.upstream or _dataset_override(task)
+    spec = spec_for(task, source)
     origin: dict[str, Any] = {"dataset": spec.dataset, "split": spec.split, "config": spec.config,
                               "revision": spec.revision, "resolved": None}  # fmt: skip
     if os.environ.get("HF_HUB_OFFLINE") != "1":
@@ -134,18 +134,40 @@ def _rows(
         sharegpt = isinstance(first, dict) and "messages" in first
         convert = task.from_local or ((task.from_papo or sharegpt_sample) if sharegpt else task.from_upstream)
         return iter(rows), path.parent, convert
-    spec = task.papo if source == "papo" else task.upstream or _dataset_override(task)
+    spec = spec_for(task, source)
     if spec is None:
-        hint = (
-            f" (use --source local --data-dir DIR with {', '.join(task.local_files)})"
-            if task.local_files
-            else ""
-        )
-        raise DataError(f"{task.name}: no {source} source is known{hint}")
+        raise DataError(unavailable(task, source, data_dir))
     rows = _hub_rows(task, spec)
     root = _hub_images(task, spec) if spec.images_zip else None
     convert = (task.from_papo or sharegpt_sample) if source == "papo" else task.from_upstream
     return iter(rows), root, convert
+
+
+def spec_for(task: Task, source: str) -> Source | None:
+    """The hub split a task's rows come from under `source` (papo or upstream), or None when none is
+    known; VGPO_<TASK>_DATASET="owner/name[:split]" names one for a task that has none."""
+    spec = task.papo if source == "papo" else task.upstream if source == "upstream" else None
+    return spec or (_dataset_override(task) if source in ("papo", "upstream") else None)
+
+
+def unavailable(task: Task, source: str, data_dir: str | Path | None) -> str | None:
+    """Why `task` cannot be loaded from `source`, found without network or loading rows; None when
+    it may be (a hub split that is known, or a local file that exists)."""
+    if source == "local":
+        if data_dir is None:
+            return f"{task.name}: --source local needs --data-dir"
+        try:
+            _find_local(task, Path(data_dir))
+        except DataError as exc:
+            return str(exc)
+        return None
+    if spec_for(task, source) is not None:
+        return None
+    files = f" holding {task.local_files[0]}" if task.local_files else ""
+    return (
+        f"{task.name}: no {source} source is known; provide it with --source local --data-dir DIR{files}, "
+        f"or name a hub copy with VGPO_{task.name.upper()}_DATASET=owner/name[:split]"
+    )
 
 
 def cached(task: Task) -> list[str]:

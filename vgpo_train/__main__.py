@@ -80,5 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def entry() -> None:
+    """The `vgpo-train` console script."""
+    sys.exit(main())
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -19,7 +19,7 @@ def training_dataset(task_name: str = "virl39k", source: str = "papo", data_dir:
     """The task's samples as TRL rows; items whose images cannot be read are left out (and counted)."""
     import datasets
 
-    from tasks import TASKS
+    from vgpo_tasks import TASKS
 
     if task_name not in TASKS:
         raise ValueError(f"unknown task {task_name!r}; known: {', '.join(TASKS)}")

@@ -1,0 +1,221 @@
+"""What each `vgpo-eval` command does, once `vgpo_eval.cli` has parsed and checked its flags.
+
+Every command returns its exit code: 0 done, 1 done but some items failed (the last lines say
+how many and how to retry), 2 bad input or nothing to do (one line says why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+from vgpo_eval.checker import PROTOCOLS
+
+
+def _error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def score(args: argparse.Namespace) -> int:
+    from vgpo_eval.score import score_file
+
+    if args.run_dir is not None:
+        return report(args.run_dir, [args.protocol], args.workers)
+    if args.input is None:
+        return _error("give a JSONL file of responses to score (vgpo-eval score FILE), or --run DIR")
+    if not args.input.is_file():
+        return _error(f"no such file: {args.input}")
+    out = args.out or args.input.with_name(f"{args.input.stem}.scored.{args.protocol}.jsonl")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    summary = score_file(args.input, out, args.protocol, args.workers)
+    if not summary.scored and not summary.errors:
+        return _error(f"{args.input} holds no responses (it is empty)")
+    print(summary.render())
+    print(f"scored lines written to {out}")
+    if not summary.scored:
+        return _error(f"no line of {args.input} could be scored (see the line errors in {out})")
+    if summary.errors:
+        print(f"{len(summary.errors)} line(s) could not be scored: fix them and score again", file=sys.stderr)
+        return 1
+    return 0
+
+
+def check(args: argparse.Namespace) -> int:
+    from vgpo_eval.checker import check as judge
+    from vgpo_eval.types import Sample
+
+    sample = Sample(
+        id="cli", task="", question="", answer=args.answer, choices=args.choices, precision=args.precision
+    )
+    print(json.dumps(judge(args.response, sample, args.protocol).to_dict(), ensure_ascii=False))
+    return 0
+
+
+def list_tasks(args: argparse.Namespace) -> int:
+    from vgpo_eval.task import cached
+    from vgpo_tasks import SUITES, TASKS
+
+    rows = [("task", "suite", "items", "papo", "upstream", "cached")]
+    for task in TASKS.values():
+        rows.append((
+            task.name, task.suite.replace("vision_dependent", "vision-dep."), f"{task.size:,}" if task.size else "?",
+            "yes" if task.papo else "-", task.upstream.dataset if task.upstream else "-",
+            ", ".join(cached(task)) or "-",
+        ))  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    print("\npapo: PAPO-Galaxy/PAPO_eval (one split per task); items: the official evaluation split")
+    print("local files (--source local --data-dir DIR, or DIR/<task>/):")
+    for task in TASKS.values():
+        print(f"  {task.name:<12} {', '.join(task.local_files) or '-'}")
+    print("\nsuites:")
+    for name, members in SUITES.items():
+        lines = textwrap.wrap(", ".join(members), 100 - 20)
+        print(f"  {name:<17} " + ("\n" + " " * 20).join(lines))
+    return 0
+
+
+def _load_tasks(args: argparse.Namespace) -> dict:
+    """{task name: samples} for the tasks named on the command line; bad rows are reported, not fatal."""
+    from vgpo_eval.task import load
+    from vgpo_tasks import resolve
+
+    out = {}
+    for task in resolve(args.tasks):
+        loaded = load(task, args.source, args.data_dir, args.limit)
+        for error in loaded.errors[:5]:
+            print(f"warning: {error}", file=sys.stderr)
+        if len(loaded.errors) > 5:
+            print(f"warning: {task.name}: {len(loaded.errors) - 5} more bad rows", file=sys.stderr)
+        out[task.name] = loaded.samples
+    return out
+
+
+def export_lmms_eval(args: argparse.Namespace) -> int:
+    from vgpo_eval.lmms import export
+    from vgpo_eval.task import DataError
+
+    try:
+        samples = _load_tasks(args)
+    except (DataError, ValueError) as exc:
+        return _error(str(exc))
+    names = export(args.out_dir, samples, args.protocol, args.prompt)
+    print(f"wrote {len(names)} lmms-eval tasks to {args.out_dir}: {', '.join(names)}")
+    print(f"run: lmms-eval --include_path {args.out_dir} --tasks {','.join(names)} --model ...")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from vgpo_eval.backends import Decoding
+    from vgpo_eval.run import RunConfig, default_out_dir
+    from vgpo_eval.run import run as generate
+    from vgpo_tasks import resolve
+
+    tasks = resolve(args.tasks)
+    if args.samples > 1 and args.temperature == 0:
+        print("warning: --samples > 1 with greedy decoding gives identical responses", file=sys.stderr)
+    decoding = Decoding(
+        temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens, samples=args.samples,
+        seed=args.seed, min_pixels=args.min_pixels, max_pixels=args.max_pixels, prompt=args.prompt,
+    )  # fmt: skip
+    common = {"batch_size": args.batch_size, "dtype": args.dtype}
+    options = {
+        "hf": common,
+        "auto": common,
+        "vllm": common | {"tensor_parallel_size": args.tensor_parallel_size,
+                          "max_model_len": args.max_model_len, "max_images": args.max_images},
+        "openai": {"concurrency": args.concurrency, "base_url": args.base_url},
+    }[args.backend]  # fmt: skip
+    out = args.out or Path(default_out_dir(args.model, args.source, decoding))
+    config = RunConfig(
+        model=args.model, tasks=tuple(t.name for t in tasks), out_dir=str(out), backend=args.backend,
+        revision=args.revision, source=args.source, data_dir=str(args.data_dir) if args.data_dir else None,
+        limit=args.limit, protocols=args.protocols, decoding=decoding, backend_options=options,
+        skip_missing=not args.require_all,
+    )  # fmt: skip
+    try:
+        load_errors = generate(config, tasks)
+    except (ValueError, ImportError, ConnectionError) as exc:
+        return _error(str(exc))
+    for errors in load_errors.values():
+        for error in errors[:3]:
+            print(f"warning: {error}", file=sys.stderr)
+    return report(out, list(args.protocols), args.workers, retry="re-run the same command to retry them")
+
+
+def report(run_dir: Path, protocols: list[str], workers: int | None, retry: str | None = None) -> int:
+    """Score a run under `protocols`, then write report.md and results.csv from every protocol scored so far."""
+    from vgpo_eval.report import main_table, markdown, score_run, write_results_csv
+
+    if not any(run_dir.glob("*.samples.jsonl")):
+        return _error(f"{run_dir} holds no run: no task's data could be loaded (see the lines above)")
+    fresh = {p: score_run(run_dir, p, workers) for p in protocols}
+    reports = [fresh.get(p) or _saved(run_dir, p) for p in PROTOCOLS if p in fresh or _saved(run_dir, p)]
+    (run_dir / "report.md").write_text(markdown(reports), encoding="utf-8")
+    write_results_csv(run_dir, reports)
+    print(main_table([fresh[p] for p in protocols]))
+    print(
+        f"\nreports: {run_dir}/report.md, {run_dir}/results.csv, "
+        + ", ".join(f"report.{p}.json" for p in protocols)
+    )
+    first = fresh[protocols[0]]
+    failed = sum(len(t["generation_errors"]) for t in first["tasks"].values())
+    not_run = first.get("not_run", {})
+    if not_run:
+        print(f"not run ({len(not_run)}): {', '.join(not_run)}; see report.md for how to provide their data")
+    if failed:
+        how = retry or "re-run the generating command to retry them"
+        print(f"{failed} item(s) failed and count as wrong (listed in report.md); {how}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _saved(run_dir: Path, protocol: str) -> dict | None:
+    path = run_dir / f"report.{protocol}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def demo(args: argparse.Namespace) -> int:
+    from vgpo_eval.cli import main
+    from vgpo_eval.tiny import build_tiny_qwen2_5_vl
+    from vgpo_tasks import synthetic
+
+    print("offline demo: a tiny RANDOM-weight model on synthetic data; its accuracies are meaningless.")
+    model = build_tiny_qwen2_5_vl(args.out / "model")
+    data = synthetic.write(args.out / "data", n=args.n)
+    code = main([
+        "run", "--tasks", "all", "--model", str(model), "--backend", "hf", "--source", "local",
+        "--data-dir", str(data), "--out", str(args.out / "run"), "--max-new-tokens", "48", "--batch-size", "8",
+    ])  # fmt: skip
+    print("(the numbers above come from random weights: the point is that every stage ran.)")
+    return code
+
+
+def table(args: argparse.Namespace) -> int:
+    from vgpo_eval.table import bar_chart, markdown, paper_rows, run_row, write_csv
+
+    try:
+        runs = [run_row(run, args.protocol) for run in args.runs]
+    except FileNotFoundError as exc:
+        return _error(str(exc))
+    paper = paper_rows()
+    text = markdown(paper, runs)
+    print(text)
+    for path, write in ((args.out, lambda p: p.write_text(text, encoding="utf-8")), (args.csv, lambda p: write_csv(paper, runs, p))):  # fmt: skip
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write(path)
+            print(f"written: {path}")
+    if args.png:
+        bar_chart(paper, runs, args.png)
+        print(f"chart: {args.png}")
+    return 0
+
+
+COMMANDS = {"run": run, "score": score, "check": check, "list": list_tasks, "export-lmms-eval": export_lmms_eval,
+            "demo": demo, "table": table}  # fmt: skip

@@ -1,0 +1,51 @@
+"""The Hugging Face hub, asked once and quickly: is it reachable, and is what a run needs cached?
+
+Without this, a machine with no network spends minutes in the libraries' retries before each
+error. `run` probes the hub once (a few seconds at most) before it loads anything; when the hub
+cannot be reached it either goes on from the local caches (switching the libraries to offline
+mode, so they do not retry) or stops with one line that says what is missing and how to fix it.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+PROBE_TIMEOUT = 4.0  # seconds
+
+
+def endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+
+
+def unreachable() -> str | None:
+    """Why the hub cannot be used now (offline mode, no connection), or None when it answers."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return "HF_HUB_OFFLINE is set"
+    try:
+        urllib.request.urlopen(urllib.request.Request(endpoint(), method="HEAD"), timeout=PROBE_TIMEOUT)
+    except urllib.error.HTTPError:
+        return None  # it answered
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return f"{endpoint()} does not answer ({getattr(exc, 'reason', exc)})"
+    return None
+
+
+def is_local_model(model: str) -> bool:
+    """Whether `model` names a folder (it exists, or is written as a path) rather than a hub id."""
+    return Path(model).expanduser().exists() or model.startswith((".", "/", "~")) or os.sep + os.sep in model
+
+
+def model_cached(model: str, revision: str | None = None) -> bool:
+    """Whether a hub model's config is in the local cache (so it can load without the network)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(model, "config.json", revision=revision), str)
+
+
+def go_offline() -> None:
+    """Make the hub libraries use their caches without trying the network (set before they import)."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["HF_DATASETS_OFFLINE"] = "1"
