@@ -110,9 +110,15 @@ def _score_chunk(chunk: list[tuple[int, dict | str]], protocol: str) -> list[dic
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict | str]]:
-    """(line number, record) for each non-blank line; the record is an error message if unreadable."""
-    with open(path, encoding="utf-8") as f:
-        for n, text in enumerate(f, 1):
+    """(line number, record) for each non-blank line; the record is an error message if unreadable
+    (not UTF-8, not JSON, not an object), so one bad line never stops a file."""
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield n, f"line {n}: not UTF-8 text (byte {raw[exc.start]:#04x} at column {exc.start + 1})"
+                continue
             if not text.strip():
                 continue
             try:
