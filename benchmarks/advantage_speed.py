@@ -1,6 +1,6 @@
 """Speed of VGPO's vectorised token advantage against the straightforward per-token loop, on CPU.
 
-The loop below is the obvious row-by-row, token-by-token reading of PAPER.md steps 1-10 (the shape
+The loop below is the obvious row-by-row, token-by-token reading of docs/trainer.md steps 1-10 (the shape
 of the public reference code's loops, on Python floats). Both run on one batch of B rollouts in
 groups of n (shuffled group ids, ragged responses), the outputs are checked to agree, and the times
 and their ratio are printed (medians of repeated runs) (target: >= 50x).
@@ -57,7 +57,7 @@ def _focus(h: list, im: list, rm: list) -> list[list[float]]:
 
 
 def loop_advantages(hidden, image_mask, response_mask, rewards, group_ids, cfg) -> torch.Tensor:
-    """PAPER.md steps 1-10, one rollout and one token at a time (all switches on, linear Eq. 5)."""
+    """docs/trainer.md steps 1-10, one rollout and one token at a time (all switches on, linear Eq. 5)."""
     rm, g = response_mask.tolist(), group_ids.tolist()
     a = _grpo(rewards.tolist(), g, cfg.eps)
     w = _focus(hidden.tolist(), image_mask.tolist(), rm)

@@ -1,4 +1,4 @@
-"""VGPO's token advantage against a slow loop oracle written from PAPER.md ("The algorithm, exactly").
+"""VGPO's token advantage against a slow loop oracle written from docs/trainer.md ("The algorithm, exactly").
 
 The oracle walks rows and tokens in plain Python, the obvious way, and shares no code with
 `vgpo_train`; every switch combination and compensation mode must agree with the vectorised
@@ -38,7 +38,7 @@ def make_config(intra=True, inter=True, compensation=True, gate=True, mode="line
     return SimpleNamespace(intra=intra, inter=inter, compensation=compensation, gate=gate, **fields)
 
 
-# ---------------------------------------------------------------- the oracle: loops, PAPER.md verbatim
+# ---------------------------------------------------------------- the oracle: loops, docs/trainer.md verbatim
 
 
 def oracle_grpo(rewards, groups, eps):
@@ -93,7 +93,7 @@ def oracle_gate_row(w_row, cfg):
 
 
 def oracle(hidden, image_mask, response_mask, rewards, group_ids, cfg):
-    """A_{i,t} of PAPER.md steps 1-10, one row and one token at a time; (B, T) nested lists."""
+    """A_{i,t} of docs/trainer.md steps 1-10, one row and one token at a time; (B, T) nested lists."""
     h, im, rm = hidden.tolist(), image_mask.tolist(), response_mask.tolist()
     r, g = rewards.tolist(), group_ids.tolist()
     B, S, T = len(h), len(h[0]), len(rm[0])

@@ -1,4 +1,4 @@
-"""The paper's table: reported numbers exactly as PAPER.md gives them, blanks kept blank, deltas."""
+"""The paper's table: reported numbers exactly as the paper gives them, blanks kept blank, deltas."""
 
 import json
 

@@ -1,6 +1,6 @@
 """Prompts: a Sample -> chat messages, and images resized into the paper's pixel bounds.
 
-The paper's evaluation prompt (Qwen2.5-VL template, PAPER.md "Evaluation protocol"): system
+The paper's evaluation prompt (Qwen2.5-VL template, docs/protocol.md): system
 "You are a helpful assistant."; user = the image(s), then the question, a space and the
 instruction. The instruction is named by a variant: `lookback` (the default, Look-Back's
 script, which the paper says it follows) or `train` (the training prompt suffix, the other

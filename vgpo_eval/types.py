@@ -1,8 +1,8 @@
 """The records that flow through the harness: Sample -> Response -> Verdict -> Result.
 
 All are frozen dataclasses that round-trip through JSON (`to_dict` / `from_dict`), because
-JSONL files are the boundary between generation and scoring (DESIGN.md, "The flow of one
-sample"). Nothing here imports anything heavy.
+JSONL files are the boundary between generation and scoring (docs/architecture.md, "One sample,
+from row to number"). Nothing here imports anything heavy.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""VGPO's per-token advantage: GRPO's rollout advantage reshaped by visual focus (PAPER.md steps 1, 5-10).
+"""VGPO's per-token advantage: GRPO's rollout advantage reshaped by visual focus (docs/trainer.md steps 1, 5-10).
 
 A_{i,t} = A_i * alpha_i * psi_{i,t}: A_i the GRPO advantage (step 1), psi the intra-trajectory weight
 of token t (Eq. 7-8), alpha the inter-trajectory weight of rollout i within its prompt's group

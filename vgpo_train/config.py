@@ -1,4 +1,4 @@
-"""Every hyper-parameter of a VGPO run, once, with the paper's value (PAPER.md) and its equation.
+"""Every hyper-parameter of a VGPO run, once, with the paper's value (docs/trainer.md) and its equation.
 
 `VGPOConfig` is the single source of defaults: the command-line flags are generated from its
 fields (`add_arguments` / `from_args`), the advantage functions read its VGPO fields, and the

@@ -1,4 +1,4 @@
-"""Visual focus of response tokens: how close each generated token is to the image (PAPER.md steps 2-4).
+"""Visual focus of response tokens: how close each generated token is to the image (docs/trainer.md steps 2-4).
 
 The prototype of a sequence is the mean last-layer hidden state over its image tokens; the focus of a
 response token is the cosine between its hidden state and that prototype, min-max normalised over the

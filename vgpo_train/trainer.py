@@ -1,4 +1,4 @@
-"""VGPOTrainer: TRL's GRPOTrainer with VGPO's per-token advantages (PAPER.md, steps 1-11).
+"""VGPOTrainer: TRL's GRPOTrainer with VGPO's per-token advantages (docs/trainer.md, steps 1-11).
 
 What VGPO adds to GRPO, and where:
 

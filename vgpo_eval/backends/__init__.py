@@ -23,7 +23,7 @@ from vgpo_eval.types import Response, Sample
 
 @dataclass(frozen=True)
 class Decoding:
-    """How to generate. Defaults are the paper's evaluation protocol (PAPER.md): greedy, 2048 new tokens."""
+    """How to generate. Defaults are the paper's evaluation protocol (docs/protocol.md): greedy, 2048 new tokens."""
 
     temperature: float = 0.0
     top_p: float = 1.0

@@ -61,7 +61,7 @@ def _strict(found: Extraction, sample: Sample) -> Verdict:
 
 
 def paper(text: str, sample: Sample) -> Verdict:
-    """The Look-Back cascade the VGPO paper scored with (PAPER.md, "Scoring")."""
+    """The Look-Back cascade the VGPO paper scored with (docs/checker.md, "The other protocols")."""
     boxed = reference.boxed(text or "")
     gold = sample.answer
     ruler = _guarded("mathruler_grade", boxed, gold)
