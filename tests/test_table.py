@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from vgpo_eval.cli import main
 from vgpo_eval.table import markdown, paper_rows, run_row
 
@@ -50,5 +52,9 @@ def test_table_command_writes_png(tmp_path, capsys):
     png = tmp_path / "t.png"
     assert main(["table", str(run), "--png", str(png), "--out", str(tmp_path / "t.md")]) == 0
     assert png.read_bytes()[:4] == b"\x89PNG" and (tmp_path / "t.md").read_text().startswith("| |")
-    assert main(["table", str(tmp_path / "missing")]) == 2
-    assert "score the run first" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["table", str(tmp_path / "missing")])
+    assert exit_.value.code == 2 and "no such folder" in capsys.readouterr().err
+    (tmp_path / "unscored").mkdir()
+    assert main(["table", str(tmp_path / "unscored")]) == 2
+    assert "score the run under paper first" in capsys.readouterr().err

@@ -46,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     check_run_args(parser, args)
     try:
+        if args.command == "demo":
+            code = main(commands.demo_run_argv(args))
+            print("(the numbers above come from random weights: the point is that every stage ran.)")
+            return code
         return commands.COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print(

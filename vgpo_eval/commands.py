@@ -180,20 +180,18 @@ def _saved(run_dir: Path, protocol: str) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
-def demo(args: argparse.Namespace) -> int:
-    from vgpo_eval.cli import main
+def demo_run_argv(args: argparse.Namespace) -> list[str]:
+    """Build the tiny model and synthetic data of `demo`; the `run` command line that evaluates them."""
     from vgpo_eval.tiny import build_tiny_qwen2_5_vl
     from vgpo_tasks import synthetic
 
     print("offline demo: a tiny RANDOM-weight model on synthetic data; its accuracies are meaningless.")
     model = build_tiny_qwen2_5_vl(args.out / "model")
     data = synthetic.write(args.out / "data", n=args.n)
-    code = main([
+    return [
         "run", "--tasks", "all", "--model", str(model), "--backend", "hf", "--source", "local",
         "--data-dir", str(data), "--out", str(args.out / "run"), "--max-new-tokens", "48", "--batch-size", "8",
-    ])  # fmt: skip
-    print("(the numbers above come from random weights: the point is that every stage ran.)")
-    return code
+    ]  # fmt: skip
 
 
 def table(args: argparse.Namespace) -> int:
@@ -218,4 +216,4 @@ def table(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": run, "score": score, "check": check, "list": list_tasks, "export-lmms-eval": export_lmms_eval,
-            "demo": demo, "table": table}  # fmt: skip
+            "table": table}  # fmt: skip
