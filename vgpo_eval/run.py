@@ -68,6 +68,8 @@ def run(config: RunConfig, tasks: list[Task], progress: bool = True) -> dict[str
     if not_run and not config.skip_missing:
         raise ValueError("; ".join(not_run.values()) + " (or leave out --require-all to skip such tasks)")
     tasks = [t for t in tasks if t.name not in not_run]
+    for reason in not_run.values():
+        print(f"not run: {reason}", file=sys.stderr)
     _check_hub(config, tasks)
     loaded, load_errors, origins = [], {}, {}
     for task in tasks:
@@ -75,11 +77,10 @@ def run(config: RunConfig, tasks: list[Task], progress: bool = True) -> dict[str
             data = load(task, config.source, config.data_dir, config.limit)
         except DataError as exc:  # this task's data is not there: say so, run the others
             not_run[task.name] = str(exc)
+            print(f"not run: {exc}", file=sys.stderr)
             continue
         loaded.append(data)
         load_errors[task.name], origins[task.name] = data.errors, data.origin
-    for reason in not_run.values():
-        print(f"not run: {reason}", file=sys.stderr)
     if not loaded:
         raise ValueError("no task has data to run (see the lines above)")
     out.mkdir(parents=True, exist_ok=True)
@@ -122,14 +123,19 @@ def _check_hub(config: RunConfig, tasks: list[Task]) -> None:
     reason = hub.unreachable()
     if reason is None:
         return
-    missing = [config.model] if model_from_hub and not hub.model_cached(config.model, config.revision) else []
-    missing += [f"{spec_for(t, config.source).dataset} ({t.name})" for t in tasks
-                if spec_for(t, config.source) is not None and config.source not in cached(t)]  # fmt: skip
+    missing: dict[str, list[str]] = {}
+    if model_from_hub and not hub.model_cached(config.model, config.revision):
+        missing[config.model] = ["the model"]
+    for t in tasks:
+        spec = spec_for(t, config.source)
+        if spec is not None and config.source not in cached(t):
+            missing.setdefault(spec.dataset, []).append(t.name)
     if missing:
+        listed = "; ".join(f"{name} ({', '.join(users)})" for name, users in missing.items())
         raise ValueError(
-            f"the Hugging Face hub cannot be reached ({reason}) and these are not in the local cache: "
-            f"{', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}. Connect once to download them, "
-            "or use a local model folder and --source local --data-dir DIR (see `vgpo-eval list`)"
+            f"the Hugging Face hub cannot be reached ({reason}) and these are not in the local cache: {listed}. "
+            "Connect once to download them, or use a local model folder and --source local --data-dir DIR "
+            "(see `vgpo-eval list`)"
         )
     print(f"the hub cannot be reached ({reason}): using the cached copies", file=sys.stderr)
     hub.go_offline()
