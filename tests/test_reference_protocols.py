@@ -50,7 +50,7 @@ def test_table(response, gold, paper, rule, papo):
 
 def _oracle_paper(response: str, gold: str) -> bool:
     boxed = extract_boxed_content(response)
-    if grade_answer(boxed, gold) or verify(parse(gold), parse(boxed)):
+    if grade_answer(boxed, gold) or verify(parse(boxed), parse(gold)):  # Look-Back's order
         return True
     return len(gold) == 1 and gold.isupper() and gold in boxed.upper()
 

@@ -243,7 +243,7 @@ def test_suites():
 def test_missing_data_names_task_and_what_to_get(tmp_path, monkeypatch):
     with pytest.raises(DataError, match=r"geomath: none of GeoMath-data.json"):
         load(TASKS["geomath"], "local", tmp_path)
-    with pytest.raises(DataError, match="geomath: no upstream source is known .*--data-dir"):
+    with pytest.raises(DataError, match="geomath: no upstream source is known; .*--data-dir"):
         load(TASKS["geomath"], "upstream")
     with pytest.raises(DataError, match="needs --data-dir"):
         load(TASKS["wemath"], "local")
@@ -309,14 +309,16 @@ def test_wemath_real_rows_keep_groups():
     "size, expected",
     [
         ((100, 100), (512, 512)),  # too small: scaled up to the minimum area
+        ((300, 200), (627, 418)),  # Look-Back truncates when scaling up too (not 628x419)
         ((2000, 1000), (1414, 707)),  # too large: scaled down, aspect kept
+        ((1001, 1000), (1000, 999)),  # truncated: 999,000 pixels
         ((800, 600), (800, 600)),  # inside the bounds: unchanged
     ],
 )
 def test_fit_pixels(size, expected):
     width, height = fit_pixels(*size)
     assert (width, height) == expected
-    assert MIN_PIXELS <= width * height <= MAX_PIXELS
+    assert width * height <= MAX_PIXELS and width * height >= 0.99 * MIN_PIXELS
 
 
 def test_load_images_resizes_and_names_a_missing_image(tmp_path):
@@ -325,7 +327,10 @@ def test_load_images_resizes_and_names_a_missing_image(tmp_path):
     Image.new("RGB", (64, 32), "white").save(tmp_path / "small.png")
     sample = Sample(id="t/1", task="t", question="", answer="1", images=(str(tmp_path / "small.png"),))
     (img,) = load_images(sample)
-    assert img.size[0] / img.size[1] == pytest.approx(2, rel=0.01) and img.size[0] * img.size[1] >= MIN_PIXELS
+    assert img.size == (
+        724,
+        362,
+    )  # 64x32 scaled by sqrt(262144 / 2048), each side truncated as Look-Back does
     broken = Sample(id="t/2", task="t", question="", answer="1", images=(str(tmp_path / "missing.png"),))
     with pytest.raises(DataError, match="t/2: cannot read image .*missing.png"):
         load_images(broken)

@@ -182,8 +182,9 @@ def test_generate_batches_and_maps_indices(fake_vllm, tiny_model_dir, processor,
     assert [len(call) for call in llm.calls] == [2, 2, 1]
     assert llm.kwargs == {
         "model": str(tiny_model_dir), "revision": None, "tensor_parallel_size": 1, "dtype": "bfloat16", "seed": 5,
-        "limit_mm_per_prompt": {"image": 8, "video": 0}, "mm_processor_kwargs": {"min_pixels": 262_144, "max_pixels": 1_000_000},
+        "limit_mm_per_prompt": {"image": 8, "video": 0},
     }  # fmt: skip
+    assert "mm_processor_kwargs" not in llm.kwargs  # the processor keeps its defaults, as Look-Back's engine
     assert [kw["n"] for call in llm.calls for _, kw in call] == [1, 1, 1, 3, 1]
     assert len(responses) == 7
     by_key = {(r.sample_id, r.index): r for r in responses}
@@ -230,10 +231,10 @@ def test_a_failing_item_becomes_an_error_and_the_rest_is_answered(fake_vllm, tin
     )  # crowded ones never sent
 
 
-def test_the_engine_keeps_its_pixel_bounds(fake_vllm, tiny_model_dir, requests):
+def test_one_engine_serves_every_decoding(fake_vllm, tiny_model_dir, requests):
     backend = VLLMBackend(str(tiny_model_dir))
     list(backend.generate(requests[:1], Decoding()))
-    list(backend.generate(requests[1:2], Decoding(temperature=1.0)))  # same bounds: same engine
+    list(
+        backend.generate(requests[1:2], Decoding(temperature=1.0, max_pixels=500_000))
+    )  # images come resized
     assert len(FakeLLM.instances) == 1
-    with pytest.raises(ValueError, match="pixels"):
-        list(backend.generate(requests[:1], Decoding(max_pixels=500_000)))

@@ -47,13 +47,15 @@ def messages(sample: Sample, variant: str = "lookback", images: list[Any] | None
 def fit_pixels(
     width: int, height: int, min_pixels: int = MIN_PIXELS, max_pixels: int = MAX_PIXELS
 ) -> tuple[int, int]:
-    """The size, aspect kept, whose area falls in [min_pixels, max_pixels] (unchanged when it already does)."""
-    area = width * height
-    if min_pixels <= area <= max_pixels:
-        return width, height
-    scale = math.sqrt((max_pixels if area > max_pixels else min_pixels) / area)
-    rounding = math.floor if area > max_pixels else math.ceil
-    return max(1, rounding(width * scale)), max(1, rounding(height * scale))
+    """The size Look-Back resizes an image to: scaled down into max_pixels, then up into min_pixels,
+    aspect kept, each side truncated with int() (so 300x200 becomes 627x418); unchanged inside the bounds."""
+    if width * height > max_pixels:
+        scale = math.sqrt(max_pixels / (width * height))
+        width, height = max(1, int(width * scale)), max(1, int(height * scale))
+    if width * height < min_pixels:
+        scale = math.sqrt(min_pixels / (width * height))
+        width, height = max(1, int(width * scale)), max(1, int(height * scale))
+    return width, height
 
 
 def load_images(sample: Sample, min_pixels: int = MIN_PIXELS, max_pixels: int = MAX_PIXELS) -> list:

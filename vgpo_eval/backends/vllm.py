@@ -80,34 +80,32 @@ class VLLMBackend:
         self.model_id, self.revision, self.dtype = model, revision, dtype
         self.tensor_parallel_size, self.max_model_len = tensor_parallel_size, max_model_len
         self.batch_size, self.max_images = batch_size, max_images
-        self._llm = self._processor = self._pixels = None
+        self._llm = self._processor = None
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "model": self.model_id, "revision": self.revision, "dtype": self.dtype,
                 "tensor_parallel_size": self.tensor_parallel_size, "max_model_len": self.max_model_len,
                 "batch_size": self.batch_size, "max_images": self.max_images,
-                "vllm": getattr(self._vllm, "__version__", None)}  # fmt: skip
+                "processor_pixels": "the processor's defaults", "vllm": getattr(self._vllm, "__version__", None)}  # fmt: skip
 
     def engine_kwargs(self, decoding: Decoding) -> dict[str, Any]:
-        """The `vllm.LLM` arguments. The processor gets the decoding's pixel bounds and videos are off: both
-        shrink what vLLM reserves for multimodal inputs when it profiles memory (default: 999 per modality)."""
+        """The `vllm.LLM` arguments. Images arrive already resized into the decoding's pixel bounds (as
+        Look-Back does); the processor keeps its own defaults (no `mm_processor_kwargs`), as in the
+        paper's protocol: bounds passed there would re-resize about a third of the images. Videos are
+        off, which shrinks what vLLM reserves for multimodal inputs when it profiles memory."""
         kwargs = {"model": self.model_id, "revision": self.revision, "tensor_parallel_size": self.tensor_parallel_size,
-                  "dtype": self.dtype, "seed": decoding.seed, "limit_mm_per_prompt": {"image": self.max_images, "video": 0},
-                  "mm_processor_kwargs": {"min_pixels": decoding.min_pixels, "max_pixels": decoding.max_pixels}}  # fmt: skip
+                  "dtype": self.dtype, "seed": decoding.seed, "limit_mm_per_prompt": {"image": self.max_images, "video": 0}}  # fmt: skip
         if self.max_model_len is not None:
             kwargs["max_model_len"] = self.max_model_len
         return kwargs
 
     def _load(self, decoding: Decoding) -> None:
-        pixels = (decoding.min_pixels, decoding.max_pixels)
         if self._llm is not None:
-            if pixels != self._pixels:
-                raise ValueError(f"this vLLM engine was built for pixels {self._pixels}, not {pixels}")
             return
         from transformers import AutoProcessor
 
         self._processor = AutoProcessor.from_pretrained(self.model_id, revision=self.revision)
-        self._llm, self._pixels = self._vllm.LLM(**self.engine_kwargs(decoding)), pixels
+        self._llm = self._vllm.LLM(**self.engine_kwargs(decoding))
 
     def generate(self, requests: Iterable[Request], decoding: Decoding) -> Iterator[Response]:
         self._load(decoding)

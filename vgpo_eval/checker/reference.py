@@ -3,7 +3,8 @@
 - MathRuler (`mathruler.grader`, EasyR1's math reward, PAPO-Eval): `extract_boxed_content` takes
   the content of the last `\\boxed{` and returns the string "None" when there is no box;
   `grade_answer(given, gold)` normalises both (prm800k rules) and falls back to sympy.
-- math-verify: `verify(parse(gold), parse(pred))` with its default extraction configs.
+- math-verify: `verify(parse(pred), parse(gold))` with its default extraction configs, the
+  argument order of Look-Back's `cal_score.py` (math-verify's `verify` is not symmetric).
 
 These run inside guard helper processes under CPU-time limits (`guard`): MathRuler has no
 limit of its own; math-verify's wall-clock SIGALRM limits (5 s per parse and per comparison by
@@ -30,12 +31,12 @@ def mathruler_grade(given: str, gold: str) -> bool:
 
 
 def math_verify_grade(given: str, gold: str) -> bool:
-    """math-verify's `verify(parse(gold), parse(given))`, default configs, as Look-Back calls it."""
+    """math-verify's `verify(parse(given), parse(gold))`, default configs, as Look-Back calls it."""
     from math_verify import parse, verify
 
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
     return bool(
-        verify(parse(gold, parsing_timeout=None), parse(given, parsing_timeout=None), timeout_seconds=None)
+        verify(parse(given, parsing_timeout=None), parse(gold, parsing_timeout=None), timeout_seconds=None)
     )
 
 
