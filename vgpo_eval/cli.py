@@ -94,6 +94,20 @@ def build_parser() -> argparse.ArgumentParser:
     one.add_argument("--precision", type=_count, help="decimals the gold answer is stated to")
     one.add_argument("--protocol", choices=sorted(PROTOCOLS), default="strict", help="(default: %(default)s)")
     commands.add_parser("list", help="list tasks and suites: sizes, sources, what is cached")
+    show = commands.add_parser(
+        "show", help="print exactly what the model receives for one item (text, images, visual tokens, gold)",
+        description="Check the protocol item by item: the system and user text as sent, where each image goes, "
+        "its size after resizing and its visual token count, and the gold answer.",
+    )  # fmt: skip
+    show.add_argument("task", choices=_task_names(), help="the task")
+    show.add_argument("--source", choices=SOURCES, default="papo", help="(default: %(default)s)")
+    show.add_argument(
+        "--data-dir", type=_existing_dir, help="folder for --source local (upstream or PAPO_eval-style rows)"
+    )
+    show.add_argument("--index", type=_count, default=0, help="which item, from 0 (default: %(default)s)")
+    show.add_argument("--prompt", choices=PROMPT_VARIANTS, default="lookback", help="(default: %(default)s)")
+    show.add_argument("--min-pixels", type=_positive, default=262_144, help="(default: %(default)s)")
+    show.add_argument("--max-pixels", type=_positive, default=1_000_000, help="(default: %(default)s)")
     lmms = commands.add_parser(
         "export-lmms-eval", help="write our tasks as lmms-eval task definitions, scored by our checkers",
         description="Write DIR/vgpo_<task>.yaml + .jsonl for `lmms-eval --include_path DIR --tasks vgpo_<task>`.",
@@ -226,6 +240,12 @@ def check_run_args(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
                 parser.error(f"--model {args.model}: the folder {what}")
         elif not _HUB_ID.match(args.model):
             parser.error(f"--model {args.model!r} is neither a local folder nor a hub id (owner/name)")
+
+
+def _task_names() -> list[str]:
+    from vgpo_tasks import TASKS
+
+    return list(TASKS)
 
 
 def _tasks(value: str) -> str:

@@ -215,5 +215,52 @@ def table(args: argparse.Namespace) -> int:
     return 0
 
 
+def show(args: argparse.Namespace) -> int:
+    """Print exactly what the model receives for one item: system and user text, where each image goes,
+    each image's size after resizing and its visual tokens, and the gold answer."""
+    from vgpo_eval.prompts import SYSTEM, fit_pixels, user_text, visual_tokens
+    from vgpo_eval.task import DataError, load
+    from vgpo_tasks import TASKS
+
+    try:
+        loaded = load(TASKS[args.task], args.source, args.data_dir)
+    except DataError as exc:
+        return _error(str(exc))
+    if not loaded.samples:
+        return _error(f"{args.task}: no item could be read ({'; '.join(loaded.errors[:2])})")
+    if not 0 <= args.index < len(loaded.samples):
+        return _error(f"--index {args.index}: {args.task} has items 0 to {len(loaded.samples) - 1}")
+    sample = loaded.samples[args.index]
+    print(
+        f"{sample.id}  (item {args.index} of {len(loaded.samples)}, source {args.source}, prompt {args.prompt})"
+    )
+    if sample.meta.get("stripped_instruction"):
+        print(
+            f"(the row's own {sample.meta['stripped_instruction']!r} instruction was removed: the prompt adds one)"
+        )
+    print(f"\n[system]\n{SYSTEM}\n\n[user]")
+    for k, path in enumerate(sample.images, 1):
+        print(f"<image {k}> {path}: {_image_line(path, args, fit_pixels, visual_tokens)}")
+    print(user_text(sample, args.prompt))
+    print(f"\n[gold] {sample.answer}" + (f"  (type {sample.answer_type})" if sample.answer_type else ""))
+    for letter, text in zip("ABCDEFGHIJ", sample.choices or (), strict=False):
+        print(f"  {letter}: {text}")
+    return 0
+
+
+def _image_line(path: str, args: argparse.Namespace, fit_pixels, visual_tokens) -> str:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+    except OSError as exc:
+        return f"cannot be read ({exc})"
+    w, h = fit_pixels(width, height, args.min_pixels, args.max_pixels)
+    pw, ph, tokens = visual_tokens(w, h)
+    return (f"{width}x{height} -> {w}x{h} after resizing into [{args.min_pixels}, {args.max_pixels}] pixels; "
+            f"the processor (its defaults) makes it {pw}x{ph}: {tokens} visual tokens")  # fmt: skip
+
+
 COMMANDS = {"run": run, "score": score, "check": check, "list": list_tasks, "export-lmms-eval": export_lmms_eval,
-            "table": table}  # fmt: skip
+            "table": table, "show": show}  # fmt: skip

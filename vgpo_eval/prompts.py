@@ -12,26 +12,21 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from vgpo_eval.instructions import PROMPTS, SEPARATORS, SYSTEM  # noqa: F401 - re-exported
 from vgpo_eval.task import DataError
 from vgpo_eval.types import Sample
 
-SYSTEM = "You are a helpful assistant."
-PROMPTS = {
-    "lookback": "You FIRST think about the reasoning process as an internal monologue and then provide the final "
-    "answer. The reasoning process MUST BE enclosed within <think> </think> tags. The final answer MUST BE put in "
-    "\\boxed{}.",
-    "train": "You first think through the reasoning process as an internal monologue, enclosed within <think> "
-    "</think> tags. Then, provide your final answer enclosed within \\boxed{}.",
-}
 MIN_PIXELS = 262_144  # 512 * 512
 MAX_PIXELS = 1_000_000  # evaluation; training allows up to 4,194,304
 
 
 def user_text(sample: Sample, variant: str = "lookback") -> str:
-    """The text of the user turn: the question, a space, the instruction."""
+    """The text of the user turn: the question, then the variant's separator (Look-Back's evaluation: a
+    space; VGPO's training template: the stripped question and a blank line), then the instruction."""
     if variant not in PROMPTS:
         raise ValueError(f"unknown prompt variant {variant!r}; choose one of {', '.join(PROMPTS)}")
-    return f"{sample.question} {PROMPTS[variant]}"
+    question = sample.question.strip() if variant == "train" else sample.question
+    return f"{question}{SEPARATORS[variant]}{PROMPTS[variant]}"
 
 
 def messages(sample: Sample, variant: str = "lookback", images: list[Any] | None = None) -> list[dict]:
@@ -56,6 +51,24 @@ def fit_pixels(
         scale = math.sqrt(min_pixels / (width * height))
         width, height = max(1, int(width * scale)), max(1, int(height * scale))
     return width, height
+
+
+def visual_tokens(width: int, height: int, min_pixels: int = 3136, max_pixels: int = 12_845_056, patch: int = 14,
+                  merge: int = 2) -> tuple[int, int, int]:  # fmt: skip
+    """(width, height, tokens) of an image after a Qwen2-VL / Qwen2.5-VL processor with these settings (its
+    defaults here): each side rounded to a multiple of patch*merge, the area brought into the bounds."""
+    unit = patch * merge
+    w, h = max(unit, round(width / unit) * unit), max(unit, round(height / unit) * unit)
+    if w * h > max_pixels:
+        shrink = math.sqrt(width * height / max_pixels)
+        w, h = (
+            max(unit, math.floor(width / shrink / unit) * unit),
+            max(unit, math.floor(height / shrink / unit) * unit),
+        )
+    elif w * h < min_pixels:
+        grow = math.sqrt(min_pixels / (width * height))
+        w, h = math.ceil(width * grow / unit) * unit, math.ceil(height * grow / unit) * unit
+    return w, h, (w // unit) * (h // unit)
 
 
 def load_images(sample: Sample, min_pixels: int = MIN_PIXELS, max_pixels: int = MAX_PIXELS) -> list:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vgpo_eval.instructions import PROMPTS
 from vgpo_eval.types import Sample
 
 if TYPE_CHECKING:  # for the annotation only: `task` imports this module, never the reverse
@@ -84,7 +85,22 @@ def sharegpt_sample(row: dict, ctx: Context) -> Sample:
     if not isinstance(images, list):
         raise DataError(f"{name}: 'images' must be a list, not {type(images).__name__}")
     meta = {k: v for k, v in row.items() if k not in ("messages", "conversations", "images", "image")}
-    return _text_sample(ctx, str(row.get("id", ctx.index)), turns["user"], turns["assistant"], images, meta)
+    question, stripped = strip_instruction(turns["user"])
+    if stripped:
+        meta["stripped_instruction"] = stripped  # the prompt variant appends its own, once
+    return _text_sample(ctx, str(row.get("id", ctx.index)), question, turns["assistant"], images, meta)
+
+
+def strip_instruction(text: str) -> tuple[str, str | None]:
+    """The user turn without a known instruction at its end (PAPO_eval's turns end with PAPO's), and the
+    name of the variant removed; whitespace inside the instruction may differ from ours."""
+    flat = " ".join(text.split())
+    for name, instruction in PROMPTS.items():
+        if flat.endswith(" ".join(instruction.split())):
+            words = instruction.split()
+            pattern = r"\s*" + r"\s+".join(map(re.escape, words)) + r"\s*$"
+            return re.sub(pattern, "", text), name
+    return text, None
 
 
 def _text_sample(ctx: Context, ident: str, question: str, answer: str, images: list, meta: dict) -> Sample:

@@ -1,0 +1,81 @@
+"""The paper's evaluation protocol item for item: what `show` prints is what the model receives."""
+
+import json
+
+import pytest
+
+from vgpo_eval.cli import main
+from vgpo_eval.instructions import PROMPTS
+from vgpo_eval.prompts import fit_pixels, visual_tokens
+from vgpo_tasks import synthetic
+
+LOOKBACK, TRAIN = PROMPTS["lookback"], PROMPTS["train"]
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("VGPO_CACHE", str(tmp_path / "cache"))
+
+
+def _user(out: str) -> str:
+    """The user text `show` printed: between the image lines and the gold."""
+    block = out.split("[user]\n", 1)[1].split("\n\n[gold]", 1)[0]
+    return "\n".join(line for line in block.split("\n") if not line.startswith("<image "))
+
+
+def test_show_wemath_is_question_options_then_one_instruction(tmp_path, capsys):
+    data = synthetic.write(tmp_path / "data", ["wemath"], n=3)
+    assert main(["show", "wemath", "--source", "local", "--data-dir", str(data)]) == 0
+    user = _user(capsys.readouterr().out)
+    assert "\n\nOptions: " in user
+    assert user.endswith("\nYour final answer must be one of A, B, C, or D. " + LOOKBACK)
+    assert user.count("think") == LOOKBACK.count("think")
+    assert main(["show", "wemath", "--source", "local", "--data-dir", str(data), "--prompt", "train"]) == 0
+    assert _user(capsys.readouterr().out).endswith(
+        "Your final answer must be one of A, B, C, or D.\n\n" + TRAIN
+    )
+
+
+@pytest.mark.parametrize("variant", ["lookback", "train"])
+def test_a_papo_row_ending_with_papos_instruction_gets_exactly_one(tmp_path, capsys, variant):
+    folder = tmp_path / "counting"
+    synthetic.write(tmp_path, ["counting"], n=2, schema="papo")
+    rows = [json.loads(line) for line in (folder / "test.jsonl").read_text().splitlines()]
+    for row in rows:
+        row["messages"][0]["content"] += "\n" + TRAIN  # as PAPO_eval's user turns end
+    (folder / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert (
+        main(["show", "counting", "--source", "local", "--data-dir", str(tmp_path), "--prompt", variant]) == 0
+    )
+    out = capsys.readouterr().out
+    user = _user(out)
+    assert user.count("You first think through") == (variant == "train")
+    assert user.count("You FIRST think") == (variant == "lookback")
+    assert user.endswith(PROMPTS[variant]) and "was removed" in out
+
+
+def test_resizing_truncates_like_look_back():
+    assert fit_pixels(300, 200) == (627, 418)
+
+
+@pytest.mark.parametrize(
+    "size", [(1000, 1000), (627, 418), (300, 200), (4000, 3000), (50, 1200), (1920, 1080)]
+)
+def test_visual_token_count_matches_the_real_processor(size):
+    """`show`'s token count is what Qwen2.5-VL's image processor makes of the image, with the pixel bounds
+    its checkpoints ship (preprocessor_config.json: 3136 to 12845056; the class default is smaller)."""
+    pytest.importorskip("torchvision")
+    from PIL import Image
+    from transformers import Qwen2VLImageProcessor
+
+    processor = Qwen2VLImageProcessor(size={"shortest_edge": 3136, "longest_edge": 12_845_056})
+    grid = processor(images=[Image.new("RGB", size)], return_tensors="pt")["image_grid_thw"][0]
+    width, height, tokens = visual_tokens(*size)
+    assert tokens == int(grid.prod()) // 4
+    assert (height // 14, width // 14) == (int(grid[1]), int(grid[2]))
+
+
+def test_show_names_a_bad_index(tmp_path, capsys):
+    data = synthetic.write(tmp_path / "data", ["counting"], n=2)
+    assert main(["show", "counting", "--source", "local", "--data-dir", str(data), "--index", "5"]) == 2
+    assert "--index 5: counting has items 0 to 1" in capsys.readouterr().err
