@@ -36,6 +36,6 @@ TASK = Task(
     from_papo=from_papo,
     upstream=Source("BUAADreamer/clevr_count_70k", "test"),
     from_upstream=to_sample,
-    size=200,
+    sizes={"papo": 200, "upstream": 200},
     local_files=("test.jsonl", "superclevr_test200_counting_problems.jsonl", "items.jsonl"),
 )

@@ -33,7 +33,7 @@ TASK = Task(
     papo=Source("PAPO-Galaxy/PAPO_eval", "hiyouga_geometry3k", images_zip="hiyouga_geometry3k_images.zip"),
     upstream=Source("hiyouga/geometry3k", "test"),
     from_upstream=to_sample,
-    size=601,
+    sizes={"papo": 601, "upstream": 601},
     local_files=("test.jsonl", "test.json", "items.jsonl"),
     breakdowns=("graph", "goal"),
 )

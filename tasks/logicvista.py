@@ -34,7 +34,7 @@ TASK = Task(
     papo=Source("PAPO-Galaxy/PAPO_eval", "lscpku_LogicVista", images_zip="lscpku_LogicVista_images.zip"),
     upstream=Source("lscpku/LogicVista", "test"),
     from_upstream=to_sample,
-    size=448,
+    sizes={"papo": 447, "upstream": 448},
     local_files=("dataset.json", "items.jsonl"),
     breakdowns=("skill", "broad_capability"),
 )

@@ -44,7 +44,7 @@ TASK = Task(
     papo=Source("PAPO-Galaxy/PAPO_eval", "AI4Math_MathVerse", images_zip="AI4Math_MathVerse_images.zip"),
     upstream=Source("AI4Math/MathVerse", "testmini", config="testmini"),
     from_upstream=to_sample,
-    size=3940,
+    sizes={"papo": 2180, "upstream": 3940},
     local_files=("testmini.json", "items.jsonl"),
     breakdowns=("problem_version", "subject", "subfield"),
 )

@@ -24,6 +24,6 @@ TASK = replace(
         images_zip="AI4Math_MathVerse_vision_dependent_images.zip",
     ),
     keep=lambda row: row.get("problem_version") in VISION_VERSIONS,
-    size=None,
+    sizes={"papo": 1308, "upstream": 2364},
     notes="upstream/local: versions " + ", ".join(VISION_VERSIONS) + " (an approximation of PAPO's subset)",
 )

@@ -65,7 +65,7 @@ TASK = Task(
     papo=Source("PAPO-Galaxy/PAPO_eval", "AI4Math_MathVista", images_zip="AI4Math_MathVista_images.zip"),
     upstream=Source("AI4Math/MathVista", "testmini"),
     from_upstream=to_sample,
-    size=1000,
+    sizes={"papo": 1000, "upstream": 1000},
     local_files=("testmini.json", "items.jsonl"),
     breakdowns=("task", "skills", "context", "grade"),
 )

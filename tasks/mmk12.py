@@ -23,4 +23,5 @@ TASK = Task(
     from_upstream=to_sample,
     local_files=("test.jsonl", "test.json", "test.parquet", "items.jsonl"),
     breakdowns=("subject",),
+    sizes={"papo": 2000},
 )

@@ -45,7 +45,7 @@ TASK = Task(
     papo=Source("PAPO-Galaxy/PAPO_eval", "MMMU_MMMU_Pro", images_zip="MMMU_MMMU_Pro_images.zip"),
     upstream=Source("MMMU/MMMU_Pro", "test", config="standard (10 options)"),
     from_upstream=to_sample,
-    size=1730,
+    sizes={"papo": 1730, "upstream": 1730},
     local_files=("test.jsonl", "items.jsonl"),
     breakdowns=("subject", "difficulty"),
 )

@@ -40,7 +40,7 @@ TASK = Task(
     papo=Source("PAPO-Galaxy/PAPO_eval", "We_Math", images_zip="We-Math_We-Math_images.zip"),
     upstream=Source("We-Math/We-Math", "testmini"),
     from_upstream=to_sample,
-    size=1740,
+    sizes={"papo": 1740, "upstream": 1740},
     local_files=("testmini.json", "items.jsonl"),
     breakdowns=("steps", "knowledge_concept"),
 )

@@ -79,3 +79,27 @@ def test_show_names_a_bad_index(tmp_path, capsys):
     data = synthetic.write(tmp_path / "data", ["counting"], n=2)
     assert main(["show", "counting", "--source", "local", "--data-dir", str(data), "--index", "5"]) == 2
     assert "--index 5: counting has items 0 to 1" in capsys.readouterr().err
+
+
+def test_papo_image_paths_resolve_by_path_and_an_ambiguous_name_is_an_error(tmp_path):
+    """PAPO_eval rows name ./data/images/<folder>/<file>; the file name alone may exist in several folders."""
+    from PIL import Image
+
+    from vgpo_eval.rows import Context, DataError, resolve_image
+    from vgpo_tasks import TASKS
+
+    root = tmp_path / "unzipped"
+    for folder in ("images_version_1-4", "images_version_6"):
+        (root / folder).mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(root / folder / "image_685.png")
+    ctx = Context(TASKS["mathverse"], 7, root, tmp_path / "cache")
+    wanted = "./data/images/images_version_1-4/image_685.png"
+    assert resolve_image(ctx, wanted, "x") == str(root / "images_version_1-4" / "image_685.png")
+    with pytest.raises(DataError, match="mathverse row 7: image 'elsewhere/image_685.png' .* 2 files"):
+        resolve_image(ctx, "elsewhere/image_685.png", "x")
+    (root / "images_version_6" / "unique.png").write_bytes(
+        (root / "images_version_6" / "image_685.png").read_bytes()
+    )
+    assert resolve_image(ctx, "./data/images/moved/unique.png", "x") == str(
+        root / "images_version_6" / "unique.png"
+    )

@@ -59,17 +59,24 @@ def list_tasks(args: argparse.Namespace) -> int:
     from vgpo_eval.task import cached
     from vgpo_tasks import SUITES, TASKS
 
-    rows = [("task", "suite", "items", "papo", "upstream", "cached")]
+    rows = [("task", "suite", "papo items", "upstream", "items", "revision", "cached")]
     for task in TASKS.values():
+        papo, upstream = task.sizes.get("papo"), task.sizes.get("upstream")
+        pinned = all(spec.revision for spec in (task.papo, task.upstream) if spec) and (
+            task.papo or task.upstream
+        )
         rows.append((
-            task.name, task.suite.replace("vision_dependent", "vision-dep."), f"{task.size:,}" if task.size else "?",
-            "yes" if task.papo else "-", task.upstream.dataset if task.upstream else "-",
-            ", ".join(cached(task)) or "-",
+            task.name, task.suite.replace("vision_dependent", "vision-dep."),
+            f"{papo:,}" if papo else "?" if task.papo else "-",
+            task.upstream.dataset if task.upstream else "-",
+            f"{upstream:,}" if upstream else "?" if task.upstream else "-",
+            "pinned" if pinned else "unpinned", ", ".join(cached(task)) or "-",
         ))  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-    print("\npapo: PAPO-Galaxy/PAPO_eval (one split per task); items: the official evaluation split")
+    print("\npapo: PAPO-Galaxy/PAPO_eval (one split per task; MMK12 and ViRL39K: PAPOGalaxy's own sets).")
+    print("items: expected per source; unpinned: the latest hub commit is used, and each run records it.")
     print("local files (--source local --data-dir DIR, or DIR/<task>/):")
     for task in TASKS.values():
         print(f"  {task.name:<12} {', '.join(task.local_files) or '-'}")

@@ -187,21 +187,35 @@ def problem_sample(row: dict, ctx: Context, meta_keys: tuple[str, ...] = ()) -> 
 
 
 def resolve_image(ctx: Context, value, name: str) -> str:
-    """A local image path: as given, under `images/`, or found by file name under the image root."""
+    """A local image path: as given; relative to the image root, also without a leading "./data/images/"
+    (PAPO_eval rows name paths from its repository root, its zips hold them from the images folder); or,
+    failing that, the one file of that name under the root. Two files of that name: an error naming the row."""
     path = ctx.image(value, name)
     if not isinstance(value, str) or ctx.image_root is None or Path(path).exists():
         return path
-    nested = ctx.image_root / "images" / value
-    if nested.exists():
-        return str(nested)
+    relative = Path(value.replace("\\", "/"))
+    parts = [p for p in relative.parts if p not in (".", "")]
+    for k in range(len(parts)):
+        for base in (ctx.image_root, ctx.image_root / "images"):
+            candidate = base.joinpath(*parts[k:])
+            if candidate.is_file():
+                return str(candidate)
     index = ctx.extra.get("by_name") or _index(ctx)
-    found = index.get(Path(value).name)
-    return str(found) if found else path
+    found = index.get(relative.name, [])
+    if len(found) > 1:
+        raise DataError(
+            f"{ctx.task.name} row {ctx.index}: image {value!r} is not at that path under {ctx.image_root}, "
+            f"and {len(found)} files there are named {relative.name} ({', '.join(map(str, found[:3]))})"
+        )
+    return str(found[0]) if found else path
 
 
-def _index(ctx: Context) -> dict[str, Path]:
-    """File name -> path for every file under the image root (built once per load)."""
-    index = {p.name: p for p in ctx.image_root.rglob("*") if p.is_file()}
+def _index(ctx: Context) -> dict[str, list[Path]]:
+    """File name -> every path with that name under the image root (built once per load)."""
+    index: dict[str, list[Path]] = {}
+    for p in sorted(ctx.image_root.rglob("*")):
+        if p.is_file():
+            index.setdefault(p.name, []).append(p)
     ctx.extra["by_name"] = index
     return index
 

@@ -81,6 +81,10 @@ def run(config: RunConfig, tasks: list[Task], progress: bool = True) -> dict[str
             continue
         loaded.append(data)
         load_errors[task.name], origins[task.name] = data.errors, data.origin
+        expected = task.sizes.get(config.source)
+        if expected and config.limit is None and len(data.samples) != expected:
+            print(f"warning: {task.name}: {len(data.samples):,} items loaded, {config.source} should hold "
+                  f"{expected:,}: its numbers will not compare with runs on the full set", file=sys.stderr)  # fmt: skip
     if not loaded:
         raise ValueError("no task has data to run (see the lines above)")
     out.mkdir(parents=True, exist_ok=True)

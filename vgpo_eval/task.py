@@ -64,7 +64,9 @@ class Task:
     from_local: Convert | None = None  # default: from_upstream, or sharegpt for ShareGPT rows
     breakdowns: tuple[str, ...] = ()
     keep: Callable[[dict], bool] | None = None  # row filter applied to upstream/local rows
-    size: int | None = None  # items in the official evaluation split, where known
+    # items expected per source, where known (PAPO_eval's sizes from its public loaders; a run warns
+    # when it loads another count, since a different item set makes numbers incomparable)
+    sizes: dict[str, int] = field(default_factory=dict)
     notes: str = ""
 
 
