@@ -100,6 +100,7 @@ def test_papo_image_paths_resolve_by_path_and_an_ambiguous_name_is_an_error(tmp_
     (root / "images_version_6" / "unique.png").write_bytes(
         (root / "images_version_6" / "image_685.png").read_bytes()
     )
-    assert resolve_image(ctx, "./data/images/moved/unique.png", "x") == str(
+    fresh = Context(TASKS["mathverse"], 8, root, tmp_path / "cache")  # the name index is built once per load
+    assert resolve_image(fresh, "./data/images/moved/unique.png", "x") == str(
         root / "images_version_6" / "unique.png"
     )

@@ -266,7 +266,7 @@ def test_messages_put_images_first():
     system, user = messages(sample, "train")
     assert system == {"role": "system", "content": [{"type": "text", "text": "You are a helpful assistant."}]}
     assert [part["type"] for part in user["content"]] == ["image", "image", "text"]
-    assert user["content"][-1]["text"] == "Q? " + PROMPTS["train"]
+    assert user["content"][-1]["text"] == "Q?\n\n" + PROMPTS["train"]  # VGPO's template: a blank line
 
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmarks"
