@@ -104,3 +104,44 @@ def test_papo_image_paths_resolve_by_path_and_an_ambiguous_name_is_an_error(tmp_
     assert resolve_image(fresh, "./data/images/moved/unique.png", "x") == str(
         root / "images_version_6" / "unique.png"
     )
+
+
+def test_the_lookback_profile_takes_each_task_where_look_back_does(
+    tiny_model_dir, tmp_path, monkeypatch, capsys
+):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import fake_hub
+
+    fake_hub.install(monkeypatch, tmp_path / "hub")
+    geomath = synthetic.write(tmp_path / "local", ["geomath"], n=2)
+    out = tmp_path / "run"
+    args = ["run", "--tasks", "all", "--model", str(tiny_model_dir), "--backend", "hf", "--source", "lookback",
+            "--data-dir", str(geomath), "--out", str(out), "--max-new-tokens", "4"]  # fmt: skip
+    assert main(args) == 0, capsys.readouterr().err
+    origins = json.loads((out / "data_sources.json").read_text())
+    assert {t: o.get("dataset") for t, o in origins.items() if t in ("mathvista", "mathverse", "wemath")} == {
+        "mathvista": "AI4Math/MathVista", "mathverse": "AI4Math/MathVerse", "wemath": "We-Math/We-Math"}  # fmt: skip
+    assert origins["geomath"] == {"data_dir": str(geomath)}
+    assert {origins[t]["dataset"] for t in ("geo3k", "logicvista", "counting", "mmmu_pro", "mathverse_v")} == {
+        "PAPO-Galaxy/PAPO_eval"}  # fmt: skip
+    report = json.loads((out / "report.strict.json").read_text())
+    assert report["source"] == "lookback" and "source lookback" in (out / "report.md").read_text()
+
+
+def test_sharegpt_rows_verbatim_as_look_back_reads_them(tmp_path, capsys):
+    folder = tmp_path / "counting"
+    synthetic.write(tmp_path, ["counting"], n=1, schema="papo")
+    row = json.loads((folder / "test.jsonl").read_text())
+    row["images"] = row["images"] * 2  # two images
+    row["messages"][0]["content"] = "<image><image>How many? " + TRAIN
+    (folder / "test.jsonl").write_text(json.dumps(row) + "\n")
+    base = ["show", "counting", "--source", "local", "--data-dir", str(tmp_path)]
+    assert main([*base, "--sharegpt", "verbatim"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("<image ") == 1 and _user(out) == "<image><image>How many? " + TRAIN + " " + LOOKBACK
+    assert main(base) == 0
+    out = capsys.readouterr().out
+    assert out.count("<image ") == 2 and _user(out) == "How many? " + LOOKBACK

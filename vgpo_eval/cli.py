@@ -14,9 +14,10 @@ import sys
 from pathlib import Path
 
 from vgpo_eval.checker import PROTOCOLS
+from vgpo_eval.instructions import PROMPTS
+from vgpo_eval.task import SHAREGPT, SOURCES
 
-SOURCES = ("papo", "upstream", "local")
-PROMPT_VARIANTS = ("lookback", "train")  # vgpo_eval.prompts.PROMPTS (a test keeps them equal)
+PROMPT_VARIANTS = tuple(PROMPTS)
 BACKENDS = ("auto", "hf", "vllm", "openai")
 _HUB_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
 
@@ -101,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     show.add_argument("task", choices=_task_names(), help="the task")
     show.add_argument("--source", choices=SOURCES, default="papo", help="(default: %(default)s)")
+    show.add_argument(
+        "--sharegpt", choices=SHAREGPT, default="clean", help="ShareGPT reading (default: %(default)s)"
+    )
     show.add_argument(
         "--data-dir", type=_existing_dir, help="folder for --source local (upstream or PAPO_eval-style rows)"
     )
@@ -216,8 +220,14 @@ def _data_arguments(p: argparse.ArgumentParser) -> None:
         "--tasks", type=_tasks, default="all", help="tasks or suites, comma-separated (default: all)"
     )
     p.add_argument("--source", choices=SOURCES, default="papo",
-                   help="papo: the paper's evaluation data, PAPO-Galaxy/PAPO_eval (default); upstream: the "
-                   "benchmarks' own hub datasets; local: files in --data-dir")  # fmt: skip
+                   help="papo: the paper's evaluation data, PAPO-Galaxy/PAPO_eval (default); lookback: each task "
+                   "where Look-Back's script takes it (MathVista, MathVerse, WeMath upstream; GeoMath from "
+                   "--data-dir; the rest PAPO_eval); upstream: the benchmarks' own hub datasets; local: files "
+                   "in --data-dir")  # fmt: skip
+    p.add_argument("--sharegpt", choices=SHAREGPT, default="clean",
+                   help="ShareGPT rows (PAPO_eval, GeoMath): clean (default: <image> markers out, every image, "
+                   "the row's own instruction removed) or verbatim (as Look-Back reads them: text as is, the "
+                   "first image only)")  # fmt: skip
     p.add_argument(
         "--data-dir", type=_existing_dir, help="folder holding the tasks' files (for --source local)"
     )
@@ -226,7 +236,7 @@ def _data_arguments(p: argparse.ArgumentParser) -> None:
 
 def check_run_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Checks that need several flags together; `parser.error` exits 2 with the usage line."""
-    if getattr(args, "source", None) == "local" and args.data_dir is None:
+    if getattr(args, "source", None) == "local" and getattr(args, "data_dir", None) is None:
         parser.error("--source local needs --data-dir DIR (the folder holding the tasks' files)")
     if getattr(args, "command", None) != "run":
         return

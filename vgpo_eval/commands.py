@@ -94,7 +94,7 @@ def _load_tasks(args: argparse.Namespace) -> dict:
 
     out = {}
     for task in resolve(args.tasks):
-        loaded = load(task, args.source, args.data_dir, args.limit)
+        loaded = load(task, args.source, args.data_dir, args.limit, args.sharegpt)
         for error in loaded.errors[:5]:
             print(f"warning: {error}", file=sys.stderr)
         if len(loaded.errors) > 5:
@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         model=args.model, tasks=tuple(t.name for t in tasks), out_dir=str(out), backend=args.backend,
         revision=args.revision, source=args.source, data_dir=str(args.data_dir) if args.data_dir else None,
         limit=args.limit, protocols=args.protocols, decoding=decoding, backend_options=options,
-        skip_missing=not args.require_all,
+        skip_missing=not args.require_all, sharegpt=args.sharegpt,
     )  # fmt: skip
     try:
         load_errors = generate(config, tasks)
@@ -230,7 +230,7 @@ def show(args: argparse.Namespace) -> int:
     from vgpo_tasks import TASKS
 
     try:
-        loaded = load(TASKS[args.task], args.source, args.data_dir)
+        loaded = load(TASKS[args.task], args.source, args.data_dir, sharegpt=args.sharegpt)
     except DataError as exc:
         return _error(str(exc))
     if not loaded.samples:

@@ -37,6 +37,9 @@ def score_run(run_dir: str | Path, protocol: str = "strict", workers: int | None
     report = {
         "protocol": protocol,
         "model": config.get("run", {}).get("model"),
+        "source": config.get("run", {}).get("source"),
+        "sharegpt": config.get("run", {}).get("sharegpt"),
+        "prompt": config.get("run", {}).get("decoding", {}).get("prompt"),
         "run": str(run_dir),
         "not_run": _json(run_dir / "not_run.json") or {},
         "tasks": tasks,
@@ -115,7 +118,7 @@ def suite_means(accuracy: dict[str, float]) -> dict[str, float | None]:
     }
 
 
-CSV_FIELDS = ("model", "revision", "source", "prompt", "temperature", "top_p", "samples", "max_new_tokens",
+CSV_FIELDS = ("model", "revision", "source", "sharegpt", "prompt", "temperature", "top_p", "samples", "max_new_tokens",
               "checker", "protocol", "task", "metric", "value", "n")  # fmt: skip
 
 
@@ -126,7 +129,7 @@ def write_results_csv(run_dir: Path, reports: list[dict]) -> Path:
 
     config = _json(run_dir / "config.json") or {}
     run, decoding = config.get("run", {}), config.get("run", {}).get("decoding", {})
-    fixed = {"model": run.get("model"), "revision": run.get("revision"), "source": run.get("source"),
+    fixed = {"model": run.get("model"), "revision": run.get("revision"), "source": run.get("source"), "sharegpt": run.get("sharegpt"),
              "prompt": decoding.get("prompt"), "temperature": decoding.get("temperature"),
              "top_p": decoding.get("top_p"), "samples": decoding.get("samples"),
              "max_new_tokens": decoding.get("max_new_tokens"), "checker": config.get("checker")}  # fmt: skip
@@ -201,7 +204,10 @@ def markdown(reports: list[dict]) -> str:
         "",
         main_table(reports),
         "",
-        "`*`: task incomplete (items missing); `-`: not run.",
+        "`*`: task incomplete (items missing); `-`: not run. "
+        + "Data: "
+        + ", ".join(f"{k} {reports[0].get(k)}" for k in ("source", "sharegpt", "prompt") if reports[0].get(k))
+        + ".",
         _timeout_line(reports),
         "",
     ]

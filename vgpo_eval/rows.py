@@ -85,10 +85,15 @@ def sharegpt_sample(row: dict, ctx: Context) -> Sample:
     if not isinstance(images, list):
         raise DataError(f"{name}: 'images' must be a list, not {type(images).__name__}")
     meta = {k: v for k, v in row.items() if k not in ("messages", "conversations", "images", "image")}
+    ident = str(row.get("id", ctx.index))
+    if ctx.extra.get("sharegpt") == "verbatim":  # as Look-Back reads them: the text as is, the first image
+        return _text_sample(
+            ctx, ident, turns["user"], turns["assistant"], images[:1], meta, keep_markers=True
+        )
     question, stripped = strip_instruction(turns["user"])
     if stripped:
         meta["stripped_instruction"] = stripped  # the prompt variant appends its own, once
-    return _text_sample(ctx, str(row.get("id", ctx.index)), question, turns["assistant"], images, meta)
+    return _text_sample(ctx, ident, question, turns["assistant"], images, meta)
 
 
 def strip_instruction(text: str) -> tuple[str, str | None]:
@@ -103,10 +108,12 @@ def strip_instruction(text: str) -> tuple[str, str | None]:
     return text, None
 
 
-def _text_sample(ctx: Context, ident: str, question: str, answer: str, images: list, meta: dict) -> Sample:
-    """A Sample from a question text (image tags dropped, options parsed) and a gold answer text."""
+def _text_sample(
+    ctx: Context, ident: str, question: str, answer: str, images: list, meta: dict, keep_markers: bool = False
+) -> Sample:
+    """A Sample from a question text (image tags dropped unless kept, options parsed) and a gold answer text."""
     answer = gold_answer(answer)
-    question = _IMAGE_TAG.sub("", question).strip()
+    question = question if keep_markers else _IMAGE_TAG.sub("", question).strip()
     letters = is_letter_answer(answer)
     return Sample(
         id=f"{ctx.task.name}/{ident}",

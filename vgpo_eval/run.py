@@ -22,11 +22,11 @@ from typing import Any
 
 from vgpo_eval.backends import BACKENDS, Decoding, Request, error_responses
 from vgpo_eval.prompts import load_images
-from vgpo_eval.task import DataError, Task, cached, load, spec_for, unavailable
+from vgpo_eval.task import DataError, Task, actual_source, cached, load, spec_for, unavailable
 from vgpo_eval.types import Response, Sample
 
 # fields that change what is generated: resuming a folder made with other values is refused
-GENERATION_KEYS = ("model", "revision", "backend", "source", "decoding")
+GENERATION_KEYS = ("model", "revision", "backend", "source", "sharegpt", "decoding")
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class RunConfig:
     decoding: Decoding = field(default_factory=Decoding)
     backend_options: dict[str, Any] = field(default_factory=dict)
     skip_missing: bool = True  # a task with no data under the source is skipped (False: stop first)
+    sharegpt: str = "clean"  # how ShareGPT user turns are read (vgpo_eval.task.SHAREGPT)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -74,14 +75,14 @@ def run(config: RunConfig, tasks: list[Task], progress: bool = True) -> dict[str
     loaded, load_errors, origins = [], {}, {}
     for task in tasks:
         try:
-            data = load(task, config.source, config.data_dir, config.limit)
+            data = load(task, config.source, config.data_dir, config.limit, config.sharegpt)
         except DataError as exc:  # this task's data is not there: say so, run the others
             not_run[task.name] = str(exc)
             print(f"not run: {exc}", file=sys.stderr)
             continue
         loaded.append(data)
         load_errors[task.name], origins[task.name] = data.errors, data.origin
-        expected = task.sizes.get(config.source)
+        expected = task.sizes.get(actual_source(task, config.source))
         if expected and config.limit is None and len(data.samples) != expected:
             print(f"warning: {task.name}: {len(data.samples):,} items loaded, {config.source} should hold "
                   f"{expected:,}: its numbers will not compare with runs on the full set", file=sys.stderr)  # fmt: skip
@@ -132,7 +133,7 @@ def _check_hub(config: RunConfig, tasks: list[Task]) -> None:
         missing[config.model] = ["the model"]
     for t in tasks:
         spec = spec_for(t, config.source)
-        if spec is not None and config.source not in cached(t):
+        if spec is not None and actual_source(t, config.source) not in cached(t):
             missing.setdefault(spec.dataset, []).append(t.name)
     if missing:
         listed = "; ".join(f"{name} ({', '.join(users)})" for name, users in missing.items())
@@ -209,7 +210,7 @@ def _write_config(out: Path, config: RunConfig, backend, tasks: list[Task]) -> N
         "backend": backend.describe(),
         "datasets": {
             t.name: {"data_dir": config.data_dir}
-            if config.source == "local"
+            if actual_source(t, config.source) == "local"
             else dataclasses.asdict(spec_for(t, config.source))
             for t in tasks
         },  # fmt: skip

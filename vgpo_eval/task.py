@@ -31,7 +31,24 @@ from typing import Any
 from vgpo_eval.rows import Context, DataError, sharegpt_sample
 from vgpo_eval.types import Sample
 
-SOURCES = ("papo", "upstream", "local")
+SOURCES = ("papo", "lookback", "upstream", "local")
+# A source profile takes each task from where one reference takes it. `lookback`: where Look-Back's
+# evaluation script (which the VGPO paper follows) reads them; the tasks it has no loader for come
+# from PAPO_eval, its GeoMath from Look-Back's own file (a local folder).
+PROFILES = {
+    "lookback": {"mathvista": "upstream", "mathverse": "upstream", "wemath": "upstream", "geomath": "local"}
+}
+SHAREGPT = (
+    "clean",
+    "verbatim",
+)  # ShareGPT user turns: cleaned (markers out, every image) or as Look-Back reads them
+
+
+def actual_source(task: Task, source: str) -> str:
+    """The source a task's rows come from under `source` (a profile names one per task)."""
+    return PROFILES[source].get(task.name, "papo") if source in PROFILES else source
+
+
 PAPO_EVAL = "PAPO-Galaxy/PAPO_eval"
 
 
@@ -87,13 +104,24 @@ def cache_dir() -> Path:
 
 
 def load(
-    task: Task, source: str = "papo", data_dir: str | Path | None = None, limit: int | None = None
+    task: Task,
+    source: str = "papo",
+    data_dir: str | Path | None = None,
+    limit: int | None = None,
+    sharegpt: str = "clean",
 ) -> Loaded:
-    """Read a task's rows from one source and convert them; bad rows become errors, not crashes."""
+    """Read a task's rows from one source (or profile) and convert them; bad rows become errors, not crashes.
+    `sharegpt` says how ShareGPT user turns become questions (SHAREGPT)."""
     if source not in SOURCES:
         raise DataError(f"{task.name}: unknown source {source!r}; choose one of {', '.join(SOURCES)}")
+    if sharegpt not in SHAREGPT:
+        raise DataError(
+            f"{task.name}: unknown ShareGPT reading {sharegpt!r}; choose one of {', '.join(SHAREGPT)}"
+        )
+    source = actual_source(task, source)
     rows, root, convert = _rows(task, source, data_dir)
-    samples, errors, shared = [], [], {}  # `shared`: per-load state of the converters (an image index)
+    samples, errors = [], []
+    shared = {"sharegpt": sharegpt}  # per-load state of the converters (their options, an image index)
     sharegpt = convert is (task.from_papo or sharegpt_sample)  # PAPO's rows are already the task's subset
     for index, row in enumerate(rows):
         if task.keep is not None and not sharegpt and not task.keep(row):
@@ -146,8 +174,9 @@ def _rows(
 
 
 def spec_for(task: Task, source: str) -> Source | None:
-    """The hub split a task's rows come from under `source` (papo or upstream), or None when none is
-    known; VGPO_<TASK>_DATASET="owner/name[:split]" names one for a task that has none."""
+    """The hub split a task's rows come from under `source` (papo, upstream or a profile), or None when
+    none is known; VGPO_<TASK>_DATASET="owner/name[:split]" names one for a task that has none."""
+    source = actual_source(task, source)
     spec = task.papo if source == "papo" else task.upstream if source == "upstream" else None
     return spec or (_dataset_override(task) if source in ("papo", "upstream") else None)
 
@@ -155,6 +184,7 @@ def spec_for(task: Task, source: str) -> Source | None:
 def unavailable(task: Task, source: str, data_dir: str | Path | None) -> str | None:
     """Why `task` cannot be loaded from `source`, found without network or loading rows; None when
     it may be (a hub split that is known, or a local file that exists)."""
+    source = actual_source(task, source)
     if source == "local":
         if data_dir is None:
             return f"{task.name}: --source local needs --data-dir"
