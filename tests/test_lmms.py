@@ -10,10 +10,11 @@ import os
 import subprocess
 
 import pytest
+from PIL import Image
 
 from vgpo_eval import lmms
 from vgpo_eval.checker.protocols import check
-from vgpo_eval.prompts import user_text
+from vgpo_eval.prompts import fit_pixels, user_text
 from vgpo_eval.task import load
 from vgpo_tasks import TASKS, synthetic
 
@@ -43,7 +44,8 @@ def test_hooks_are_our_prompt_and_checker(exported):
     sample = samples[0]
     assert lmms.doc_to_text(doc) == user_text(sample)
     (image,) = lmms.doc_to_visual(doc)
-    assert image.size[0] * image.size[1] >= 262_144  # resized into the paper's pixel bounds
+    with Image.open(sample.images[0]) as original:
+        assert image.size == fit_pixels(*original.size)  # resized as the paper's protocol says
     right, wrong = f"<think>count</think> \\boxed{{{sample.answer}}}", "\\boxed{99}"
     assert lmms.process_results(doc, [right]) == {"vgpo_strict": 1.0}
     assert (
