@@ -155,6 +155,8 @@ def test_list_fits_100_columns_and_shows_sizes(capsys):
     out = capsys.readouterr().out
     assert max(map(len, out.splitlines())) <= 100
     assert "1,000" in out  # MathVista testmini
+    assert "2,180" in out and "1,308" in out  # PAPO_eval's MathVerse (multi-choice only) and MathVerse-V
+    assert "unpinned" in out
 
 
 def test_run_help_lists_tasks_and_suites(capsys):

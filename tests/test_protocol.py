@@ -120,7 +120,8 @@ def test_the_lookback_profile_takes_each_task_where_look_back_does(
     out = tmp_path / "run"
     args = ["run", "--tasks", "all", "--model", str(tiny_model_dir), "--backend", "hf", "--source", "lookback",
             "--data-dir", str(geomath), "--out", str(out), "--max-new-tokens", "4"]  # fmt: skip
-    assert main(args) == 0, capsys.readouterr().err
+    assert main(args) == 0
+    assert "warning: mathverse: 4 items loaded, lookback should hold 3,940" in capsys.readouterr().err
     origins = json.loads((out / "data_sources.json").read_text())
     assert {t: o.get("dataset") for t, o in origins.items() if t in ("mathvista", "mathverse", "wemath")} == {
         "mathvista": "AI4Math/MathVista", "mathverse": "AI4Math/MathVerse", "wemath": "We-Math/We-Math"}  # fmt: skip

@@ -67,8 +67,7 @@ def test_interrupted_run_resumes_to_the_same_result(tiny_model_dir, data, tmp_pa
             yield response
 
     monkeypatch.setattr(HFBackend, "generate", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        _run(tiny_model_dir, data, cut)
+    assert _run(tiny_model_dir, data, cut) == 130  # Ctrl-C: one line, everything so far kept
     monkeypatch.setattr(HFBackend, "generate", generate)
     partial = sorted(cut.glob("*.responses.jsonl"))[-1]
     with open(partial, "a") as f:
@@ -90,7 +89,7 @@ def test_a_missing_image_is_an_error_for_that_item_only(tiny_model_dir, tmp_path
     out = tmp_path / "run"
     args = ["--tasks", "counting"]
     assert main(["run", *args, "--model", str(tiny_model_dir), "--backend", "hf", "--source", "local",
-                 "--data-dir", str(data), "--out", str(out), "--max-new-tokens", "8"]) == 0  # fmt: skip
+                 "--data-dir", str(data), "--out", str(out), "--max-new-tokens", "8"]) == 1  # fmt: skip
     task = json.loads((out / "report.strict.json").read_text())["tasks"]["counting"]
     assert len(task["generation_errors"]) == 1 and task["n"] == 3 and task["rules"]["generation_error"] == 1
     responses = read_responses(out / "counting.responses.jsonl")
@@ -152,6 +151,13 @@ def test_openai_run_with_failed_items_resumes(tiny_model_dir, tmp_path, monkeypa
 
 def test_a_model_that_cannot_be_loaded_is_a_clear_error(tmp_path, capsys):
     data = synthetic.write(tmp_path / "data", ["counting"], n=1)
-    code = main(["run", "--tasks", "counting", "--model", str(tmp_path / "no-such-model"), "--backend", "hf",
-                 "--source", "local", "--data-dir", str(data), "--out", str(tmp_path / "run")])  # fmt: skip
-    assert code == 2 and "cannot load the model" in capsys.readouterr().err
+    args = ["run", "--tasks", "counting", "--backend", "hf", "--source", "local", "--data-dir", str(data),
+            "--out", str(tmp_path / "run")]  # fmt: skip
+    with pytest.raises(SystemExit) as exit_:  # a folder that is not there: found before anything loads
+        main([*args, "--model", str(tmp_path / "no-such-model")])
+    assert exit_.value.code == 2 and "the folder does not exist" in capsys.readouterr().err
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}")  # a folder that looks like a model but is not one
+    assert main([*args, "--model", str(broken)]) == 2
+    assert "cannot load the model" in capsys.readouterr().err

@@ -39,17 +39,25 @@ def _tasks_help() -> str:
     return f"tasks: {', '.join(TASKS)}\nsuites:\n{suites}\n"
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line naming the command, the flag and the problem."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse, check and run one command; returns the exit code (130 after Ctrl-C)."""
     from vgpo_eval import commands
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    check_run_args(parser, args)
+    check_run_args(parser.commands.choices.get(args.command, parser), args)
     try:
         if args.command == "demo":
             code = main(commands.demo_run_argv(args))
-            print("(the numbers above come from random weights: the point is that every stage ran.)")
+            if code in (0, 1):
+                print("(the numbers above come from random weights: the point is that every stage ran.)")
             return code
         return commands.COMMANDS[args.command](args)
     except KeyboardInterrupt:
@@ -67,7 +75,7 @@ def entry() -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     raw = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="vgpo-eval",
         description="Evaluate vision-language models on the VGPO paper's benchmarks with verifiable checkers "
         "(also: python -m vgpo_eval).",
@@ -75,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=raw,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.commands = commands  # so a check made after parsing names its command
     _run_parser(commands.add_parser(
         "run", help="generate and score: the paper's evaluation of a model on tasks or suites",
         description="Generate responses for every item (resumable: re-run the same command after a crash "

@@ -27,6 +27,8 @@ def score(args: argparse.Namespace) -> int:
         return report(args.run_dir, [args.protocol], args.workers)
     if args.input is None:
         return _error("give a JSONL file of responses to score (vgpo-eval score FILE), or --run DIR")
+    if args.input.is_dir():
+        return _error(f"{args.input} is a folder: to re-score a run folder, use --run {args.input}")
     if not args.input.is_file():
         return _error(f"no such file: {args.input}")
     out = args.out or args.input.with_name(f"{args.input.stem}.scored.{args.protocol}.jsonl")

@@ -93,7 +93,7 @@ def run(config: RunConfig, tasks: list[Task], progress: bool = True) -> dict[str
     backend = BACKENDS[config.backend](config.model, **_options(config))
     try:
         _write_config(out, config, backend, [d.task for d in loaded])  # loads the model
-    except OSError as exc:  # no such model, no network and no cache, ...
+    except (OSError, ValueError) as exc:  # no such model, not a model, no network and no cache, ...
         raise ValueError(
             f"cannot load the model {config.model!r} ({config.backend}): {str(exc)[:400]}"
         ) from exc

@@ -36,6 +36,7 @@ class Summary:
     errors: list[int] = field(default_factory=list)
     rules: Counter = field(default_factory=Counter)
     timeouts: list[str] = field(default_factory=list)
+    first_error: str | None = None  # the reason of the first bad line, shown in the summary
 
     @property
     def accuracy(self) -> float:
@@ -44,6 +45,7 @@ class Summary:
     def add(self, record: dict) -> None:
         if "error" in record:
             self.errors.append(record["line"])
+            self.first_error = self.first_error or record["error"]
             return
         self.scored += 1
         self.correct += bool(record["correct"])
@@ -55,7 +57,7 @@ class Summary:
         lines = [f"{self.protocol}: accuracy {self.accuracy:.2f}% ({self.correct}/{self.scored})"]
         if self.errors:
             shown = ", ".join(map(str, self.errors[:10])) + (" ..." if len(self.errors) > 10 else "")
-            lines.append(f"{len(self.errors)} bad line(s) not scored: {shown}")
+            lines.append(f"{len(self.errors)} bad line(s) not scored: {shown} (first: {self.first_error})")
         if self.timeouts:
             shown = ", ".join(self.timeouts[:10]) + (" ..." if len(self.timeouts) > 10 else "")
             lines.append(f"{len(self.timeouts)} check(s) reached the CPU time limit, counted wrong: {shown}")

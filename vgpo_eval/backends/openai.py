@@ -127,7 +127,7 @@ class OpenAIBackend:
             if exc.unreachable and not reached.is_set():
                 raise ConnectionError(
                     f"no OpenAI-compatible server at {self.base_url} ({exc}); start one, e.g. "
-                    f"`vllm serve {self.model}`, or pass the right base_url"
+                    f"`vllm serve {self.model}`, or pass the server's URL with --base-url"
                 ) from None
             error = f"openai: {exc}"
         except (KeyError, IndexError, TypeError, AttributeError) as exc:
