@@ -91,11 +91,20 @@ def list_tasks(args: argparse.Namespace) -> int:
 
 def _load_tasks(args: argparse.Namespace) -> dict:
     """{task name: samples} for the tasks named on the command line; bad rows are reported, not fatal."""
-    from vgpo_eval.task import load
+    from vgpo_eval import hub
+    from vgpo_eval.task import load, unavailable
     from vgpo_tasks import resolve
 
-    out = {}
+    tasks = []
     for task in resolve(args.tasks):
+        reason = unavailable(task, args.source, args.data_dir)
+        if reason:
+            print(f"skipped: {reason}", file=sys.stderr)
+        else:
+            tasks.append(task)
+    hub.require(None, tasks, args.source)
+    out = {}
+    for task in tasks:
         loaded = load(task, args.source, args.data_dir, args.limit, args.sharegpt)
         for error in loaded.errors[:5]:
             print(f"warning: {error}", file=sys.stderr)

@@ -49,3 +49,34 @@ def go_offline() -> None:
     """Make the hub libraries use their caches without trying the network (set before they import)."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["HF_DATASETS_OFFLINE"] = "1"
+
+
+def require(model: str | None, tasks: list, source: str, revision: str | None = None) -> None:
+    """Probe the hub once when a hub model (None: no model) or a task's hub data is needed; when it
+    cannot be reached, go on from the caches (offline mode) or raise ValueError naming what is missing."""
+    import sys
+
+    from vgpo_eval.task import actual_source, cached, spec_for
+
+    model_from_hub = model is not None and not is_local_model(model)
+    specs = {t.name: spec for t in tasks if (spec := spec_for(t, source)) is not None}
+    if not (model_from_hub or specs):
+        return
+    reason = unreachable()
+    if reason is None:
+        return
+    missing: dict[str, list[str]] = {}
+    if model_from_hub and not model_cached(model, revision):
+        missing[model] = ["the model"]
+    for task in tasks:
+        if task.name in specs and actual_source(task, source) not in cached(task):
+            missing.setdefault(specs[task.name].dataset, []).append(task.name)
+    if missing:
+        listed = "; ".join(f"{name} ({', '.join(users)})" for name, users in missing.items())
+        raise ValueError(
+            f"the Hugging Face hub cannot be reached ({reason}) and these are not in the local cache: {listed}. "
+            "Connect once to download them, or use a local model folder and --source local --data-dir DIR "
+            "(see `vgpo-eval list`)"
+        )
+    print(f"the hub cannot be reached ({reason}): using the cached copies", file=sys.stderr)
+    go_offline()

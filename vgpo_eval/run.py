@@ -22,7 +22,7 @@ from typing import Any
 
 from vgpo_eval.backends import BACKENDS, Decoding, Request, error_responses
 from vgpo_eval.prompts import load_images
-from vgpo_eval.task import DataError, Task, actual_source, cached, load, spec_for, unavailable
+from vgpo_eval.task import DataError, Task, actual_source, load, spec_for, unavailable
 from vgpo_eval.types import Response, Sample
 
 # fields that change what is generated: resuming a folder made with other values is refused
@@ -71,7 +71,9 @@ def run(config: RunConfig, tasks: list[Task], progress: bool = True) -> dict[str
     tasks = [t for t in tasks if t.name not in not_run]
     for reason in not_run.values():
         print(f"not run: {reason}", file=sys.stderr)
-    _check_hub(config, tasks)
+    from vgpo_eval import hub
+
+    hub.require(config.model if config.backend != "openai" else None, tasks, config.source, config.revision)
     loaded, load_errors, origins = [], {}, {}
     for task in tasks:
         try:
@@ -113,37 +115,6 @@ def run(config: RunConfig, tasks: list[Task], progress: bool = True) -> dict[str
     write_jsonl(out / "load_errors.json", [load_errors], indent=True)
     write_jsonl(out / "data_sources.json", [origins], indent=True)  # the dataset commits the rows came from
     return load_errors
-
-
-def _check_hub(config: RunConfig, tasks: list[Task]) -> None:
-    """Probe the hub once when the run needs it; go on from the caches or stop with the fix."""
-    from vgpo_eval import hub
-
-    model_from_hub = config.backend != "openai" and not hub.is_local_model(config.model)
-    needs = ([config.model] if model_from_hub else []) + [
-        f"{spec.dataset} ({t.name})" for t in tasks if (spec := spec_for(t, config.source)) is not None
-    ]
-    if not needs:
-        return
-    reason = hub.unreachable()
-    if reason is None:
-        return
-    missing: dict[str, list[str]] = {}
-    if model_from_hub and not hub.model_cached(config.model, config.revision):
-        missing[config.model] = ["the model"]
-    for t in tasks:
-        spec = spec_for(t, config.source)
-        if spec is not None and actual_source(t, config.source) not in cached(t):
-            missing.setdefault(spec.dataset, []).append(t.name)
-    if missing:
-        listed = "; ".join(f"{name} ({', '.join(users)})" for name, users in missing.items())
-        raise ValueError(
-            f"the Hugging Face hub cannot be reached ({reason}) and these are not in the local cache: {listed}. "
-            "Connect once to download them, or use a local model folder and --source local --data-dir DIR "
-            "(see `vgpo-eval list`)"
-        )
-    print(f"the hub cannot be reached ({reason}): using the cached copies", file=sys.stderr)
-    hub.go_offline()
 
 
 def _generate(backend, todo: list, decoding: Decoding, path: Path, label: str, progress: bool) -> None:

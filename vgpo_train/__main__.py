@@ -18,7 +18,7 @@ from vgpo_train.config import add_arguments, from_args
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m vgpo_train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="vgpo-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--model", required=True, help="hub id or local folder of the policy to train")
     parser.add_argument("--train-data", default="virl39k", help="a vgpo task name (default: virl39k)")
@@ -41,16 +41,25 @@ def main(argv: list[str] | None = None) -> int:
     add_arguments(parser)
     args = parser.parse_args(argv)
     config = from_args(args)
+    model = Path(args.model).expanduser()
+    if (args.model.startswith((".", "/", "~")) or model.exists()) and not (model / "config.json").is_file():
+        parser.error(f"--model {args.model}: no model folder there (no config.json)")
+    if args.source == "local" and args.data_dir is None:
+        parser.error("--source local needs --data-dir DIR")
 
     from accelerate import PartialState
 
+    from vgpo_eval import hub
     from vgpo_eval.checker.rewards import trl_reward
     from vgpo_eval.task import DataError
+    from vgpo_tasks import TASKS
     from vgpo_train.data import training_dataset
     from vgpo_train.trainer import VGPOTrainer, grpo_args
 
     state = PartialState()
     try:
+        if args.train_data in TASKS:
+            hub.require(args.model, [TASKS[args.train_data]], args.source)
         dataset, skipped = training_dataset(
             args.train_data,
             args.source,
