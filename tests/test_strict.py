@@ -208,10 +208,83 @@ COMMITMENT = [
     ("The answer is 5.<|im_end|>ignore 6", "5", None, True),
 ]
 
+# Families of real model answers (issue: the strict checker on real responses); each accepting rule
+# comes with rows that must stay rejected.
+ANSWER_FORMS = [
+    # thousands grouped by a space or a LaTeX space
+    ("\\boxed{12 500}", "12500", None, True),
+    ("\\boxed{4\\ 096}", "4096", None, True),
+    ("\\boxed{3\\;200\\;000}", "3200000", None, True),
+    ("\\boxed{12 500}", "1250", None, False),
+    ("\\boxed{2 3}", "23", None, False),  # two numbers, not one grouped number
+    # LaTeX text wrappers around units
+    ("\\boxed{9\\textnormal{ m}}", "9", None, True),
+    ("\\boxed{9\\mathsf{~kg}}", "9 kg", None, True),
+    ("\\boxed{9\\textnormal{ g}}", "9 kg", None, False),
+    # radians against degrees, both ways
+    ("\\boxed{\\frac{\\pi}{4}}", "45^\\circ", None, True),
+    ("\\boxed{135^\\circ}", "\\frac{3\\pi}{4}", None, True),
+    ("\\boxed{\\frac{\\pi}{6}}", "45^\\circ", None, False),
+    ("\\boxed{45}", "\\frac{\\pi}{4}", None, False),  # 45 radians is not pi/4
+    # equations equal up to a non-zero factor, or rearranged
+    ("\\boxed{x - 2y + 4 = 0}", "y = \\frac{1}{2}x + 2", None, True),
+    ("\\boxed{4x^2 + 9y^2 = 36}", "\\frac{x^2}{9}+\\frac{y^2}{4}=1", None, True),
+    ("\\boxed{2x = 8}", "x = 4", None, True),
+    ("\\boxed{x - 2y - 4 = 0}", "y = \\frac{1}{2}x + 2", None, False),
+    ("\\boxed{y = 4}", "x = 4", None, False),
+    # interval membership and set-builder notation
+    ("\\boxed{t \\in (-2, 3]}", "(-2, 3]", None, True),
+    ("\\boxed{\\{x \\mid -2 < x \\le 3\\}}", "(-2, 3]", None, True),
+    ("\\boxed{x \\in [-2, 3]}", "(-2, 3]", None, False),
+    # a named point or tuple, and the bare tuple
+    ("\\boxed{(1, 4)}", "A = (1, 4)", None, True),
+    ("\\boxed{M(1, 4)}", "(1, 4)", None, True),
+    ("\\boxed{M(4, 1)}", "(1, 4)", None, False),
+    # a set written with bare braces
+    ("\\boxed{\\{-1, 2\\}}", "{2, -1}", None, True),
+    ("\\boxed{\\{-1, 3\\}}", "{2, -1}", None, False),
+    # an answer split over boxes joined by words
+    ("So $a = \\boxed{3}$ and $b = \\boxed{-1}$.", "(3, -1)", None, True),
+    ("So $a = \\boxed{3}$ and $b = \\boxed{1}$.", "(3, -1)", None, False),
+    ("It is \\boxed{3} or \\boxed{-1}.", "3", None, False),  # still a hedge
+    # a final-answer sentence right after an earlier box is the committed answer
+    ("First guess \\boxed{8}. Checking again, 8 is wrong. Final answer: 9", "9", None, True),
+    ("First guess \\boxed{8}. Checking again, 8 is wrong. Final answer: 9", "8", None, False),
+    ("\\boxed{8}\n\nQuestion: what is 2+7?\nThe answer is 9", "8", None, True),  # a new question: not ours
+    # matrices in any bracket environment
+    (
+        "\\boxed{\\begin{bmatrix}2&0\\\\1&3\\end{bmatrix}}",
+        "\\begin{pmatrix}2&0\\\\1&3\\end{pmatrix}",
+        None,
+        True,
+    ),
+    (
+        "\\boxed{\\begin{bmatrix}2&0\\\\3&1\\end{bmatrix}}",
+        "\\begin{pmatrix}2&0\\\\1&3\\end{pmatrix}",
+        None,
+        False,
+    ),
+    # LaTeX whose backslashes were escaped twice
+    ("The answer is \\\\boxed{\\\\frac{3}{4}}", "0.75", None, True),
+    ("The answer is \\\\boxed{\\\\frac{4}{3}}", "0.75", None, False),
+    # an exact value with its approximation: both must be right
+    ("\\boxed{2\\sqrt{3} \\approx 3.46}", "2\\sqrt{3}", None, True),
+    ("\\boxed{2\\sqrt{3} \\approx 3.46}", "3.46", None, True),
+    ("\\boxed{2\\sqrt{3} \\approx 3.5}", "3.46", None, False),
+    # repeating decimals are exact
+    ("\\boxed{0.\\overline{3}}", "\\frac{1}{3}", None, True),
+    ("\\boxed{0.\\overline{3}}", "\\frac{1}{4}", None, False),
+    # an option letter with its reason
+    ("The answer is C because the angles sum to 180.", "C", SQ, True),
+    ("The answer is C because the angles sum to 180.", "B", SQ, False),
+    ("The answer is A triangle with equal sides.", "A", SHAPES, False),  # "A" the article: no letter
+]
+
 
 @pytest.mark.parametrize(
     "response, gold, choices, expected",
-    NUMBERS
+    ANSWER_FORMS
+    + NUMBERS
     + PERCENT_UNITS_DEGREES
     + EXPRESSIONS
     + STRUCTURES

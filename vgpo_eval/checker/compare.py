@@ -18,7 +18,9 @@ lists of roots and "\\pm" compare as multisets; a tuple is never a set.
 
 from __future__ import annotations
 
+import cmath
 import math
+import random
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -48,7 +50,10 @@ _LT, _VAR = r"(?:<|\\lt|\\le)", r"[a-zA-Z]"
 _BETWEEN = re.compile(rf"(?P<lo>[^<>]+?)\s*(?P<lo_op>{_LT})\s*{_VAR}\s*(?P<hi_op>{_LT})\s*(?P<hi>[^<>]+)")
 _BELOW = re.compile(rf"{_VAR}\s*(?P<hi_op>{_LT})\s*(?P<hi>[^<>]+)")
 _ABOVE = re.compile(rf"{_VAR}\s*(?P<lo_op>>|\\gt|\\ge)\s*(?P<lo>[^<>]+)")
-_INTERVAL_HINT = re.compile(r"\\infty|\\cup|∞|∪|\\le|\\ge|≤|≥|<|>")
+_INTERVAL_HINT = re.compile(r"\\infty|\\cup|∞|∪|\\le|\\ge|≤|≥|<|>|\\in\b")
+_SET_BUILDER = re.compile(r"^\\\{\s*[a-zA-Z]\s*(?:\\mid|\||:)\s*(.+?)\s*\\\}$")
+_MEMBER = re.compile(r"^[a-zA-Z]\s*\\in\s*(?=[(\[])")
+_POINT_NAME = re.compile(r"^[A-Z](?:_\{?\w+\}?|')?\s*(?=\(.*,.*\)$)")  # P(2, -3): a named point
 _SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\circ|\\degree")
 _TRAILING_UNIT = re.compile(r"(.+?)\s+([a-zA-Z]+(?:/[a-zA-Z]+)?(?:\^\{?[23]\}?)?)")
@@ -60,6 +65,8 @@ _BEYOND_EXPR = re.compile(
     r"|binom|choose|int|sum|prod|lim|log_|arc\w+|circ|angle|vec|overline|hat|bar|\{)"
     r"|[∞∪∩≤≥±∈]"
 )
+_VARIABLE_IS = re.compile(r"^([a-zA-Z])\s*=(?!=)")
+_APPROX = re.compile(r"\\approx|≈")
 _NOT_MATH = re.compile(r"[^\x00-\x7f√π°∞≤≥±×÷·−∠∪∩∈]")
 
 
@@ -76,6 +83,13 @@ class Parts:
 @lru_cache(maxsize=CACHE)
 def equal(gold: str, pred: str, precision: int | None = None) -> bool:
     """Whether `pred` states the same answer as `gold` (see the module docstring)."""
+    if "=" in gold and "=" in pred:
+        if equations_equal(gold, pred):
+            return True
+        names = _VARIABLE_IS.match(normalize(gold)), _VARIABLE_IS.match(normalize(pred))
+        single = gold.count("=") == 1 and pred.count("=") == 1
+        if single and all(names) and names[0].group(1) != names[1].group(1):
+            return False  # "y = 4" does not answer "x = 4" (two different lines)
     if _INTERVAL_HINT.search(gold + pred):  # "x \\le 2" answers "(-\\infty, 2]"
         gi, pi = intervals(gold), intervals(pred)
         if gi and pi:
@@ -116,7 +130,9 @@ def answer_count(gold: str) -> int:
 def intervals(answer: str) -> tuple[tuple[str, str, str, str], ...] | None:
     """(open, low, high, close) for each interval of "(a, b]", "a \\le x < b", "x > 3", joined by \\cup or "or"."""
     out = []
-    for piece in re.split(r"\\cup|\s+or\s+", normalize(answer)):
+    text = _SET_BUILDER.sub(r"\1", normalize(answer))  # \{x \mid 1 \le x < 5\} -> 1 \le x < 5
+    text = _MEMBER.sub("", text)  # x \in [1, 5) -> [1, 5)
+    for piece in re.split(r"\\cup|\s+or\s+", text):
         piece = piece.strip()
         brackets, inner = _outer_brackets(piece)
         ends = _split_top(inner, ",") if brackets and brackets != "{}" else []
@@ -165,7 +181,7 @@ def _endpoint(value: str) -> str:
 @lru_cache(maxsize=CACHE)
 def parts(answer: str) -> Parts:
     """Split an answer into its parts; a single value gives one part."""
-    s = normalize(answer)
+    s = _POINT_NAME.sub("", normalize(answer))  # P(2, -3) is the point (2, -3)
     if _THOUSANDS.fullmatch(s):
         return Parts((s,))
     if _SPACED_NUMBERS.fullmatch(s):  # an option written "0.32 0.67"
@@ -177,7 +193,10 @@ def parts(answer: str) -> Parts:
     if len(items) > MAX_PARTS:
         return Parts((s,))
     if len(items) == 1 and brackets in ("()", "") and not _PM.search(items[0]):
-        return Parts((_rhs(items[0]),))
+        rhs = _rhs(items[0])
+        if rhs != items[0] and _outer_brackets(rhs)[0]:  # P = (2, -3): the value is the tuple
+            return parts(rhs)
+        return Parts((rhs,))
     expanded, pm = [], False
     for item in items:
         if _PM.search(item):
@@ -197,6 +216,8 @@ def _outer_brackets(s: str) -> tuple[str, str]:
     """("()", inner) when one bracket pair encloses the whole answer, else ("", s)."""
     if s.startswith("\\{") and s.endswith("\\}"):
         return "{}", s[2:-2]
+    if len(s) >= 2 and s[0] == "{" and s[-1] == "}" and "," in s and _balanced(s[1:-1]):
+        return "{}", s[1:-1]  # {1, 2} written without backslashes is a set too
     if len(s) >= 2 and s[0] in "([" and s[-1] in ")]":
         depth = 0
         for i, ch in enumerate(s):
@@ -206,6 +227,15 @@ def _outer_brackets(s: str) -> tuple[str, str]:
                 return "", s
         return s[0] + s[-1], s[1:-1]
     return "", s
+
+
+def _balanced(s: str) -> bool:
+    depth = 0
+    for ch in s:
+        depth += (ch in "([{") - (ch in ")]}")
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def _split_top(s: str, separators: str | None) -> list[str]:
@@ -248,11 +278,16 @@ def scalar_equal(gold: str, pred: str, precision: int | None = None) -> bool:
     g, p = normalize(gold), normalize(pred)
     if not g or not p:
         return False
+    approx = _APPROX.split(p)
+    if len(approx) == 2 and all(x.strip() for x in approx):  # "5\sqrt{2} \approx 7.07" states both
+        return all(scalar_equal(gold, x.strip(), precision) for x in approx)  # both must be right
     if _compact(g) == _compact(p):  # case aside (not for "Aa"), "315^\\circ T" = "315° T", "H_2O" = "H2O"
         return True
     gq, pq = quantity(g), quantity(p)
     if gq is not None and pq is not None:
         return numbers_equal(gq, pq, precision)
+    if (gq and gq.unit == "degree" and "\\pi" in p) or (pq and pq.unit == "degree" and "\\pi" in g):
+        return _same_angle(g, p, gq or pq)  # 60^\circ = \frac{\pi}{3}
     if gq is not None and (stated := _stated_value(p)) is not None:  # "2(6 + 3) = 18" answers 18
         return numbers_equal(gq, stated, precision)
     (g_core, g_unit), (p_core, p_unit) = _split_unit(g), _split_unit(p)
@@ -261,6 +296,50 @@ def scalar_equal(gold: str, pred: str, precision: int | None = None) -> bool:
     if _is_text(g) or _is_text(p):
         return text_equal(g, p)
     return expressions_equal(g, p, pq, gq)
+
+
+def _same_angle(gold: str, pred: str, degrees: Quantity) -> bool:
+    """An angle in degrees against one in radians written with \\pi."""
+    radians = expr.parse(pred if "\\pi" in pred else gold)
+    value = radians.constant() if radians is not None else None
+    return (
+        value is not None
+        and abs(value.imag) < 1e-12
+        and math.isclose(value.real, float(degrees.value) * math.pi / 180, rel_tol=1e-9, abs_tol=1e-12)
+    )
+
+
+def equations_equal(gold: str, pred: str) -> bool:
+    """Two equations with variables that hold at the same points: one side minus the other is the same
+    function up to a non-zero factor ("y = 2x + 1" and "2x - y + 1 = 0"; a conic with both sides scaled)."""
+    sides = [_sides(gold), _sides(pred)]
+    if None in sides:
+        return False
+    (gl, gr), (pl, pr) = sides
+    names = sorted(gl.variables | gr.variables | pl.variables | pr.variables)
+    if not names:
+        return False
+    rng, ratio = random.Random(1), None
+    for _ in range(expr.POINTS):
+        env = {name: complex(rng.uniform(0.5, 2.5)) for name in names}
+        try:
+            a, b = gl.value(env) - gr.value(env), pl.value(env) - pr.value(env)
+        except (ArithmeticError, ValueError):
+            return False
+        if abs(b) < 1e-9 or abs(a) < 1e-9:
+            return False
+        ratio = ratio if ratio is not None else a / b
+        if not cmath.isclose(a / b, ratio, rel_tol=1e-9):
+            return False
+    return True
+
+
+def _sides(equation: str) -> tuple[expr.Expr, expr.Expr] | None:
+    s = normalize(equation)
+    if s.count("=") != 1 or re.search(r"[<>!]=|\\(?:le|ge|ne)\b", s):
+        return None
+    left, right = (expr.parse(side.strip()) for side in s.split("="))
+    return (left, right) if left is not None and right is not None else None
 
 
 def _stated_value(s: str) -> Quantity | None:

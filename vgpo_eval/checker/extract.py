@@ -25,6 +25,9 @@ from vgpo_eval.checker.quantity import NUMBER_WORDS
 STOP_TOKENS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>")
 INVISIBLE = dict.fromkeys(map(ord, "\x00\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"), None)
 _INVISIBLE = re.compile("[" + "".join(map(chr, INVISIBLE)) + "]")
+_ESCAPED_TWICE = re.compile(r"\\\\(?:boxed|frac|dfrac|sqrt|text|cdot|times|pi|circ|left|right)\b")
+_NEW_QUESTION = re.compile(r"(?:^|\n)\s*(?:Question|Problem|Q)\s*\d*\s*[:.]", re.I)
+LATER = 600  # characters after the last box in which a final-answer sentence still counts
 TAIL = 4000  # only the end of a long final part can hold its conclusion
 MAX_BOX = 2000  # a box whose content is longer than this is not an answer
 MAX_OPENERS = 20  # boxes examined from the end
@@ -48,12 +51,15 @@ _MATH = re.compile(r"\$([^$]+)\$")
 _NUMBER_WORDS = "|".join(w for w in NUMBER_WORDS if w not in ("no", "none"))  # "no" is not a value here
 _VALUE = re.compile(rf"\d+:\d\d|-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|\b(?:{_NUMBER_WORDS})\b", re.I)
 _HEDGE_GAP = re.compile(r"\bor\b", re.I)
-_JOIN_GAP = re.compile(r"^\s*(?:,|;|&|and|,\s*and)\s*$", re.I)
+_JOIN_GAP = re.compile(  # "\boxed{2}, \boxed{3}"; "x = \boxed{2} and y = \boxed{3}"
+    r"^\s*\$?\s*(?:,|;|&|and|,\s*and)\s*\$?\s*(?:[A-Za-z](?:_\{?\w+\}?)?\s*=\s*)?\$?\s*$", re.I
+)
 _IS = re.compile(r"\s(?:is|are|equals|was|were)\s|\s(?:≈|\\approx)\s|(?<=\d)\s=\s(?=[^=]*$)", re.I)
 _LEADING_LETTERS = re.compile(
     r"^(?:both\s+|options?\s+|choices?\s+)?(\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)*)\s+"
     r"(?:is|are|belongs?|fits?|follows?|matches|match|satisf\w*|contains?|completes?)\b"  # not "I would"
 )
+_LETTER_BECAUSE = re.compile(r"^\(?([A-J])\)?\s*,?\s+(?:because|since|as|given|for)\b")
 _DANGLING = re.compile(
     r"\b(?:and|or|the|a|an|of|is|are|to|with|so|then|because|which|that|by|for|in|on|as|be|we|let|since)$",
     re.I,
@@ -74,9 +80,12 @@ class Extraction:
 
 
 def clean(text: str) -> str:
-    """Drop invisible characters and anything after a chat-template stop token."""
+    """Drop invisible characters and anything after a chat-template stop token; undo LaTeX escaped twice
+    ("\\\\boxed{\\\\frac{1}{2}}", a response that went through JSON encoding one time too many)."""
     if _INVISIBLE.search(text):
         text = text.translate(INVISIBLE)
+    if _ESCAPED_TWICE.search(text):
+        text = re.sub(r"\\\\(?=[A-Za-z{}$%])", r"\\", text)
     for token in STOP_TOKENS:
         cut = text.find(token)
         if cut != -1:
@@ -109,13 +118,27 @@ def _from_region(region: str, marked_only: bool) -> Extraction:
         content = content.strip()
         return Extraction(content or None, "answer_tag" if content else "empty")
     if box is not None:
-        content, _, how = box
+        content, end, how = box
+        later = _later_statement(region[end:])
+        if later is not None:  # "\boxed{4} ... Final answer: 5": the last statement is the committed one
+            return later
         if content is None:
             return Extraction(None, how)
         return Extraction(content or None, how if content else "empty")
     if marked_only:
         return Extraction(None, "truncated")
     return _unmarked(region[-TAIL:])
+
+
+def _later_statement(tail: str) -> Extraction | None:
+    """An "answer is" / "Final answer:" sentence shortly after the last box, stating its own answer; not
+    one after a new question the model went on to write (few-shot prompts invite that)."""
+    plain = _MARKDOWN.sub("", tail[:LATER])
+    strong = list(_STRONG_CUE.finditer(plain))
+    if not strong or _NEW_QUESTION.search(plain, 0, strong[-1].start()):
+        return None
+    span = _distill(_sentence(plain, strong[-1].end()))
+    return Extraction(span, "cue") if span else None
 
 
 def last_box(text: str) -> tuple[str | None, int, str] | None:
@@ -234,6 +257,9 @@ def _distill(span: str) -> str | None:
     leading = _LEADING_LETTERS.match(span)
     if leading:  # "B and D belong to the green category", "Both A and B contain ..."
         return leading.group(1)
+    reasoned = _LETTER_BECAUSE.match(span)
+    if reasoned:  # "B because the triangle is right", "(C), since ..."
+        return reasoned.group(1)
     labelled = _LABELLED.match(span)
     if labelled and (re.search(r"\d", labelled.group(1)) or len(labelled.group(1).split()) <= 2):
         # "پاسخ: 5", "Total: 12 apples": a one- or two-word label in any script, then a value

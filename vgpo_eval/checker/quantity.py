@@ -76,8 +76,14 @@ NUMBER_WORDS = {
 _UNICODE = str.maketrans({"−": "-", "–": "-", "∞": "\\infty ", "≤": "\\le ", "≥": "\\ge ", "∠": "\\angle ",
                           "×": "\\times ", "·": "\\cdot ", "π": "\\pi ", "∪": "\\cup ", "²": "^2", "³": "^3"})  # fmt: skip
 _WRAPPERS = re.compile(
-    r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|operatorname|mbox|bm)\s*\{([^{}]*)\}"
+    r"\\(?:text|textbf|textit|textrm|textnormal|textup|textsf|texttt|mathrm|mathbf|mathit|mathsf|mathtt|"
+    r"mathnormal|operatorname|mbox|hbox|bm|boldsymbol)\s*\{([^{}]*)\}"
 )
+_GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:(?:\\[ ;:]|[ \u00a0\u202f~])\d{3})+(?![\d,]|\.\d*\s\d)")
+_REPEATING = re.compile(
+    r"(?P<sign>-)?(?P<whole>\d*)\.(?P<fixed>\d*)\\(?:overline|dot|bar)\s*\{?(?P<period>\d{1,6})\}?"
+)
+_MATRIX = re.compile(r"\\(begin|end)\{[pbBvV]?matrix\}")
 _QUOTED = re.compile(r"^(['\"`‘“])([^'\"`‘’“”]+)(?:\1|’|”)$")
 _SPACING = re.compile(r"\\[,!;: ]|\\quad|\\qquad|\\displaystyle|\\left|\\right|\\big[lr]?|\\Big[lr]?|~")
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\circ|\\degree|\bdegrees?\b", re.I)
@@ -113,6 +119,8 @@ def normalize(text: str) -> str:
         s = _WRAPPERS.sub(r"\1", s)
     s = re.sub(r"\\!|(?<=\d)\\,(?=\d)", "", s)  # 12,\!000 and 12\,000 are one number
     s = s.replace("{,}", ",")  # 1{,}234 is 1,234
+    s = _GROUPED.sub(lambda m: re.sub(r"\D", "", m.group(0)), s)  # 1 234, 27\ 000, 1\;000: one number
+    s = _MATRIX.sub(r"\\\1{matrix}", s)  # pmatrix, bmatrix, ... are one matrix
     s = _SPACING.sub(" ", s)
     s = re.sub(r"^\\\(|\\\)$|^\\\[|\\\]$", "", s.strip())
     s = re.sub(r"\s+", " ", s).strip()
@@ -131,6 +139,13 @@ def quantity(text: str) -> Quantity | None:
     s = re.sub(r"(°|\\circ\}?)\s*T$", r"\1", s)  # a true bearing's "T": 221° T is 221°
     unit = "degree" if _DEGREE.search(s) else None
     s = _DEGREE.sub("", s).strip()
+    repeating = _REPEATING.fullmatch(s)
+    if repeating:  # 0.\overline{6} = 2/3, 1.2\dot{3} = 37/30: an exact value
+        whole, fixed, period = repeating["whole"] or "0", repeating["fixed"] or "", repeating["period"]
+        value = Fraction(
+            int(whole + fixed + period) - int(whole + fixed), (10 ** len(period) - 1) * 10 ** len(fixed)
+        )
+        return Quantity(-value if repeating["sign"] else value, None, unit, percent)
     number, rest = _leading_number(s)
     if number is None:
         return _worded(s, unit, percent)
