@@ -5,7 +5,7 @@ with a published verdict in "official_correct"); the default is
 the project's own labelled file, benchmarks/data/labelled.jsonl. Prints agreement, false
 positives and false negatives, then every disagreement.
 
-    python benchmarks/checker_agreement.py [CASES.jsonl] --protocol strict
+    python benchmarks/checker_agreement.py [CASES.jsonl] --protocol strict [--by-rule] [--quiet]
 """
 
 from __future__ import annotations
@@ -24,15 +24,22 @@ def main() -> None:
     parser.add_argument("cases", nargs="?", default=str(DEFAULT_CASES))
     parser.add_argument("--protocol", choices=sorted(PROTOCOLS), nargs="+", default=sorted(PROTOCOLS))
     parser.add_argument("--quiet", action="store_true", help="only the summary lines")
+    parser.add_argument(
+        "--by-rule", action="store_true", help="agreement per deciding rule (a regression shows)"
+    )
     args = parser.parse_args()
     cases = [
         (row | {"label": row.get("label", row.get("official_correct"))}, s)
         for row, s in load_cases(args.cases)
     ]
     for protocol in args.protocol:
-        wrong = []
+        wrong, by_rule = [], {}
         for row, sample in cases:
             verdict = check(row["response"], sample, protocol)
+            tally = by_rule.setdefault(verdict.rule, [0, 0, 0])  # cases, agreeing, false positives
+            tally[0] += 1
+            tally[1] += verdict.correct == row["label"]
+            tally[2] += verdict.correct and not row["label"]
             if verdict.correct != row["label"]:
                 wrong.append((row, sample, verdict))
         fp = sum(1 for row, _, _ in wrong if not row["label"])
@@ -41,6 +48,11 @@ def main() -> None:
             f"{protocol:>7}: agreement {100 * (n - len(wrong)) / n:.1f}% ({n - len(wrong)}/{n}), "
             f"false positives {100 * fp / n:.1f}% ({fp}), false negatives {len(wrong) - fp}"
         )
+        if args.by_rule:
+            for rule, (count, agree, fp) in sorted(by_rule.items(), key=lambda kv: -kv[1][0]):
+                print(
+                    f"    {rule:<28} {count:5d} cases  {100 * agree / count:5.1f}% agree  {fp:3d} false positives"
+                )
         if not args.quiet:
             for row, sample, verdict in wrong:
                 print(

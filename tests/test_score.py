@@ -95,3 +95,13 @@ def test_timeouts_are_counted_not_hidden(tmp_path, capsys, monkeypatch):
     text = markdown([report])
     assert "Checks that reached the CPU time limit (counted wrong, listed per task below): papo 1." in text
     assert "checks that reached the CPU time limit under papo, counted wrong (1): counting/1#0" in text
+
+
+def test_check_explain_says_what_was_found_and_how_each_side_parsed(capsys):
+    assert main(["check", "<think>3?</think> So the answer is 0.50.", "--answer", "\\frac{1}{2}", "--explain"]) == 0
+    out = capsys.readouterr().out
+    assert "verdict: correct (rule number:cue, protocol strict)" in out
+    assert "answer found: '0.50' in an \"answer is\"" in out
+    assert "gold parsed as: number 1/2" in out and "answer parsed as: number 1/2 (decimals 2)" in out
+    assert main(["check", "The answer is C.", "--answer", "B", "--choices", "3", "4", "5", "--explain"]) == 0
+    assert "gold: option(s) B; the answer picks C" in capsys.readouterr().out

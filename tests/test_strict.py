@@ -274,6 +274,10 @@ ANSWER_FORMS = [
     # repeating decimals are exact
     ("\\boxed{0.\\overline{3}}", "\\frac{1}{3}", None, True),
     ("\\boxed{0.\\overline{3}}", "\\frac{1}{4}", None, False),
+    # a last line that ends on a sum of money is not a formula cut off
+    ("Adding them: $4 + $3 + $6 = $13.\n\nSo Ruth needs $13.", "13", None, True),
+    ("So Ruth needs $13.", "14", None, False),
+    ("We get $x = ", "13", None, False),  # an unclosed formula: cut off
     # an option letter with its reason
     ("The answer is C because the angles sum to 180.", "C", SQ, True),
     ("The answer is C because the angles sum to 180.", "B", SQ, False),

@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     one.add_argument("--choices", nargs="*", help="option texts, in letter order")
     one.add_argument("--precision", type=_count, help="decimals the gold answer is stated to")
     one.add_argument("--protocol", choices=sorted(PROTOCOLS), default="strict", help="(default: %(default)s)")
+    one.add_argument("--explain", action="store_true",
+                     help="say how the verdict was reached: the answer found and where, what each side parsed to, "
+                     "the rule that decided (what you need to dispute a verdict)")  # fmt: skip
     commands.add_parser("list", help="list tasks and suites: sizes, sources, what is cached")
     show = commands.add_parser(
         "show", help="print exactly what the model receives for one item (text, images, visual tokens, gold)",

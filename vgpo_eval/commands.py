@@ -53,7 +53,13 @@ def check(args: argparse.Namespace) -> int:
     sample = Sample(
         id="cli", task="", question="", answer=args.answer, choices=args.choices, precision=args.precision
     )
-    print(json.dumps(judge(args.response, sample, args.protocol).to_dict(), ensure_ascii=False))
+    verdict = judge(args.response, sample, args.protocol)
+    if args.explain:
+        from vgpo_eval.checker.explain import explain
+
+        print(explain(args.response, sample, args.protocol, verdict))
+        return 0
+    print(json.dumps(verdict.to_dict(), ensure_ascii=False))
     return 0
 
 

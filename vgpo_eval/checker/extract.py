@@ -60,6 +60,7 @@ _LEADING_LETTERS = re.compile(
     r"(?:is|are|belongs?|fits?|follows?|matches|match|satisf\w*|contains?|completes?)\b"  # not "I would"
 )
 _LETTER_BECAUSE = re.compile(r"^\(?([A-J])\)?\s*,?\s+(?:because|since|as|given|for)\b")
+_MONEY_LAST = re.compile(r"\$\d[^$]*$")
 _DANGLING = re.compile(
     r"\b(?:and|or|the|a|an|of|is|are|to|with|so|then|because|which|that|by|for|in|on|as|be|we|let|since)$",
     re.I,
@@ -230,7 +231,7 @@ def _cut_off(line: str) -> bool:
     tail = line.rstrip().rstrip("*").rstrip()  # a closing "**" is markdown, not an operator
     return not tail or bool(
         _DANGLING.search(tail)
-        or tail.count("$") % 2
+        or (tail.count("$") % 2 and not _MONEY_LAST.search(tail))  # "needs $13.8": money, not an open formula
         or tail.count("{") > tail.count("}")
         or tail[-1] in "+-*/=,:(["
     )

@@ -1,0 +1,56 @@
+"""Why a verdict is what it is, in words: what a user needs to dispute it.
+
+vgpo-eval check "<think>...</think> The answer is 0.5." --answer "\\frac{1}{2}" --explain
+"""
+
+from __future__ import annotations
+
+from vgpo_eval.checker import reference
+from vgpo_eval.checker.choices import gold_letters, pred_letters
+from vgpo_eval.checker.extract import final_answer
+from vgpo_eval.checker.parse import parse
+from vgpo_eval.types import Sample, Verdict
+
+_WHERE = {
+    "boxed": "the last \\boxed{} of the final part (after </think>)",
+    "answer_tag": "the last <answer> tag",
+    "cue": 'an "answer is" / "Final answer:" sentence',
+    "conclusion": 'a concluding "Therefore ..." sentence on the last line',
+    "last_line": "the last line (its bold text or its value)",
+    "hedge": 'two answers joined by "or": a hedge',
+    "truncated": "nothing: the response stops mid-reasoning or mid-formula",
+    "empty": "an empty box or tag",
+    "none": "nothing that commits to an answer",
+}
+
+
+def explain(text: str, sample: Sample, protocol: str, verdict: Verdict) -> str:
+    """A few lines: the verdict, the answer and where it was found, both sides' readings, the rule."""
+    lines = [
+        f"verdict: {'correct' if verdict.correct else 'wrong'} (rule {verdict.rule}, protocol {protocol})"
+    ]
+    if protocol != "strict":
+        lines.append(
+            f"answer judged: {reference.boxed(text or '')!r} (the last box's content, as MathRuler extracts it)"
+        )
+        lines.append(
+            "rules: MathRuler grade_answer, then math-verify"
+            + (", then the gold letter anywhere in the box" if protocol == "paper" else "")
+        )
+        return "\n".join(lines)
+    found = final_answer(text)
+    lines.append(f"answer found: {found.answer!r} in {_WHERE.get(found.how, found.how)}")
+    if found.answer is None:
+        return "\n".join(lines)
+    gold = gold_letters(sample.answer, sample.choices) if sample.answer_type in (None, "choice") else None
+    if gold is not None:
+        picked = pred_letters(found.answer, sample.choices)
+        lines.append(
+            f"gold: option(s) {', '.join(sorted(gold))}; the answer picks {', '.join(sorted(picked)) if picked else 'no option'}"
+        )
+    else:
+        lines.append(f"gold parsed as: {parse(sample.answer).describe()}")
+        lines.append(f"answer parsed as: {parse(found.answer).describe()}")
+    if verdict.timed_out:
+        lines.append("the comparison ran out of CPU time twice: counted wrong, reward None")
+    return "\n".join(lines)
