@@ -98,7 +98,10 @@ def test_timeouts_are_counted_not_hidden(tmp_path, capsys, monkeypatch):
 
 
 def test_check_explain_says_what_was_found_and_how_each_side_parsed(capsys):
-    assert main(["check", "<think>3?</think> So the answer is 0.50.", "--answer", "\\frac{1}{2}", "--explain"]) == 0
+    assert (
+        main(["check", "<think>3?</think> So the answer is 0.50.", "--answer", "\\frac{1}{2}", "--explain"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "verdict: correct (rule number:cue, protocol strict)" in out
     assert "answer found: '0.50' in an \"answer is\"" in out

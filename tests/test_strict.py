@@ -278,6 +278,20 @@ ANSWER_FORMS = [
     ("Adding them: $4 + $3 + $6 = $13.\n\nSo Ruth needs $13.", "13", None, True),
     ("So Ruth needs $13.", "14", None, False),
     ("We get $x = ", "13", None, False),  # an unclosed formula: cut off
+    # a response that is only option letters
+    ("A", "A", SQ, True),
+    ("  A\n", "A", SQ, True),
+    ("C, A", "A, C", SQ, True),
+    ("A", "B", SQ, False),
+    ("Then we look at a", "A", SQ, False),  # the article, cut off: no answer
+    # Chinese answer sentences, units and cues
+    ("周长 = (4 + 2) × 2 = 12（厘米）。\n答：这个长方形的周长是12厘米。", "12 cm", None, True),
+    ("答：这个长方形的周长是12米。", "12 cm", None, False),
+    ("∵∠ACB=90°，∠ABC=30°，∴∠BAC=60°。\n故选：C。", "C", SQ, True),
+    ("故选：D。", "C", SQ, False),
+    ("所以方程的解集为 {−1, 3}。", "\\{-1, 3\\}", None, True),
+    ("所以方程的解集为 {−1, 2}。", "\\{-1, 3\\}", None, False),
+    ("令 t=x−1，\n∴ f(x)=x²+1。", "x^2+1", None, True),
     # an option letter with its reason
     ("The answer is C because the angles sum to 180.", "C", SQ, True),
     ("The answer is C because the angles sum to 180.", "B", SQ, False),

@@ -39,10 +39,12 @@ _STRONG_CUE = re.compile(
     r"\bfinal\s+answer\b(?:\s*\([^()]{0,40}\))?\s*(?:is\b|:|=)?"  # "Final answer (displacement): 5 m"
     r"|\b(?:answer|option|choice)\s*(?:is|was|would\s+be|should\s+be|will\s+be)\b\s*:?"
     r"|\banswer\s*[:=]|^\s*final\s*:"
-    r"|答案\s*(?:是|为)?\s*[:：]?|(?:故|所以|因此|应)选)",  # 答案是 C, 故选 C
+    r"|答案\s*(?:是|为)?\s*[:：]?|(?:故|所以|因此|应)选|^\s*答\s*[:：])",  # 答案是 C, 故选 C, 答：...
     re.I | re.M,
 )
-_WEAK_CUE = re.compile(r"\b(?:therefore|thus|hence|so)\b,?", re.I)  # looked for in the last line only
+_WEAK_CUE = re.compile(
+    r"\b(?:therefore|thus|hence|so)\b,?|∴|所以|因此", re.I
+)  # looked for in the last line only
 _SENTENCE_END = re.compile(r"\.(?=\s|$)|\n")
 _OPTION = re.compile(r"\b(?i:option|choice|pick|choose|select|go with)\s*\(?\s*([A-J])\s*\)?(?![A-Za-z])")
 _MARKDOWN = re.compile(r"\*\*|__|^#+\s*", re.M)
@@ -54,7 +56,10 @@ _HEDGE_GAP = re.compile(r"\bor\b", re.I)
 _JOIN_GAP = re.compile(  # "\boxed{2}, \boxed{3}"; "x = \boxed{2} and y = \boxed{3}"
     r"^\s*\$?\s*(?:,|;|&|and|,\s*and)\s*\$?\s*(?:[A-Za-z](?:_\{?\w+\}?)?\s*=\s*)?\$?\s*$", re.I
 )
-_IS = re.compile(r"\s(?:is|are|equals|was|were)\s|\s(?:≈|\\approx)\s|(?<=\d)\s=\s(?=[^=]*$)", re.I)
+_IS = re.compile(
+    r"\s(?:is|are|equals|was|were)\s|\s(?:≈|\\approx)\s|(?<=\d)\s=\s(?=[^=]*$)|(?<=[\u4e00-\u9fff])(?:是|为|等于)",
+    re.I,
+)  # "the area is 12", "周长是12厘米"
 _LEADING_LETTERS = re.compile(
     r"^(?:both\s+|options?\s+|choices?\s+)?(\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)*)\s+"
     r"(?:is|are|belongs?|fits?|follows?|matches|match|satisf\w*|contains?|completes?)\b"  # not "I would"
@@ -230,7 +235,7 @@ def _cut_off(line: str) -> bool:
     """Whether a last line stops mid-sentence: on a connector word, an operator, or inside a formula."""
     tail = line.rstrip().rstrip("*").rstrip()  # a closing "**" is markdown, not an operator
     return not tail or bool(
-        _DANGLING.search(tail)
+        (_DANGLING.search(tail) and not tail.endswith("A"))  # "the answer is A": a letter, not an article
         or (tail.count("$") % 2 and not _MONEY_LAST.search(tail))  # "needs $13.8": money, not an open formula
         or tail.count("{") > tail.count("}")
         or tail[-1] in "+-*/=,:(["
@@ -247,7 +252,7 @@ def _sentence(text: str, start: int) -> str:
 
 def _distill(span: str) -> str | None:
     """Reduce a concluding sentence to its answer: option letters, the part after "is" / "=", a formula."""
-    span = span.replace("**", "").strip().rstrip(".。")
+    span = span.replace("**", "").strip().lstrip(":：").strip().rstrip(".。")
     option = _OPTION.search(span)
     if option:  # "... which is a lower mordent (option F)"
         return option.group(1).upper()

@@ -44,6 +44,10 @@ UNITS: dict[str, tuple[str, float]] = {
     "kPa": ("pressure", 1e3), "Hz": ("frequency", 1.0), "kg/m^3": ("density", 1.0), "g/cm^3": ("density", 1e3),
     "g/ml": ("density", 1e3), "degree": ("angle", 1.0), "radian": ("angle", 57.29577951308232), "rad": ("angle", 57.29577951308232),
 }  # fmt: skip
+# Chinese units (school problems write "12（厘米）") and the measure words of counts ("7只"), read as units
+CJK_UNITS = {"毫米": "mm", "厘米": "cm", "分米": "dm", "米": "m", "千米": "km", "公里": "km", "平方厘米": "cm^2",
+             "平方米": "m^2", "立方厘米": "cm^3", "克": "g", "千克": "kg", "公斤": "kg", "秒": "s", "分钟": "min",
+             "小时": "h", "天": "day", "度": "degree", "元": "dollar"} | dict.fromkeys("个只条人本块支辆棵张朵", "unit")  # fmt: skip
 NUMBER_WORDS = {
     word: i
     for i, word in enumerate(
@@ -191,11 +195,13 @@ def _worded(s: str, unit: str | None, percent: bool) -> Quantity | None:
 
 
 def _looks_like_unit(rest: str) -> bool:
-    """A trailing word or two ("cm", "square units", "m^2", "dollars"), not an expression ("x", "\\pi").
+    """A trailing word or two ("cm", "square units", "m^2", "dollars", "厘米"), not an expression ("x", "\\pi").
 
     A single letter is a unit only when it is a known one (m, s, h, g, l): "5x" is an expression.
     """
     rest = _unit_symbols(rest)
+    if rest.strip("()（）") in CJK_UNITS:
+        return True
     if not re.fullmatch(r"(?:[a-zA-Z]+(?:/[a-zA-Z]+)?\.?)(?:\s*\^\s*\{?[23]\}?)?(?:\s+[a-zA-Z]+){0,2}", rest):
         return False
     return len(re.sub(r"[^a-zA-Z]", "", rest)) > 1 or canonical_unit(rest).split("^")[0] in UNITS
@@ -206,7 +212,9 @@ def canonical_unit(unit: str) -> str:
 
     Symbols are matched case-sensitively first (mA is not MA), then in lower case.
     """
-    raw = _unit_symbols(unit).rstrip(".")
+    raw = _unit_symbols(unit).rstrip(".").strip("()（）")
+    if raw in CJK_UNITS:
+        return CJK_UNITS[raw]
     if raw in UNITS:
         return raw
     u = re.sub(r"\s+", " ", raw.lower())
