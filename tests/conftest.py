@@ -13,3 +13,15 @@ def tiny_model_dir(tmp_path_factory):
     from vgpo_eval.tiny import build_tiny_qwen2_5_vl
 
     return build_tiny_qwen2_5_vl(tmp_path_factory.mktemp("tiny_qwen2_5_vl"))
+
+
+def one_item_run(folder, answer: str, response: str):
+    """A run folder holding one counting item and its one response (for scoring and report tests)."""
+    from vgpo_eval.run import write_jsonl
+    from vgpo_eval.types import Response, Sample
+
+    folder.mkdir(parents=True, exist_ok=True)
+    sample = Sample(id="counting/1", task="counting", question="q", answer=answer)
+    write_jsonl(folder / "counting.samples.jsonl", [sample.to_dict()])
+    write_jsonl(folder / "counting.responses.jsonl", [Response("counting/1", response).to_dict()])
+    return folder

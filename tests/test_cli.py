@@ -17,6 +17,7 @@ from vgpo_tasks import SUITES
 
 sys.path.insert(0, str(Path(__file__).parent))
 import fake_hub  # noqa: E402
+from conftest import one_item_run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -234,16 +235,7 @@ def test_score_bad_input(tmp_path, capsys):
 
 
 def test_rescoring_one_protocol_keeps_the_others_and_table_names_the_right_command(tmp_path, capsys):
-    from vgpo_eval.run import write_jsonl
-    from vgpo_eval.types import Response, Sample
-
-    run = tmp_path / "run"
-    run.mkdir()
-    write_jsonl(
-        run / "counting.samples.jsonl",
-        [Sample(id="counting/1", task="counting", question="q", answer="3").to_dict()],
-    )
-    write_jsonl(run / "counting.responses.jsonl", [Response("counting/1", "\\boxed{3}").to_dict()])
+    run = one_item_run(tmp_path / "run", "3", "\\boxed{3}")
     assert main(["score", "--run", str(run), "--protocol", "strict"]) == 0
     assert main(["score", "--run", str(run), "--protocol", "paper"]) == 0
     assert main(["score", "--run", str(run), "--protocol", "papo"]) == 0

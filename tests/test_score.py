@@ -69,10 +69,10 @@ def test_check_command(capsys):
 
 def test_timeouts_are_counted_not_hidden(tmp_path, capsys, monkeypatch):
     """A check that reaches its CPU limit is named in the summary, in the scored line and in report.md."""
+    from conftest import one_item_run
+
     from vgpo_eval.checker import protocols
     from vgpo_eval.report import markdown, score_run
-    from vgpo_eval.run import write_jsonl
-    from vgpo_eval.types import Response, Sample
 
     monkeypatch.setattr(protocols, "REFERENCE_LIMIT", 0.0)
     src, out = tmp_path / "preds.jsonl", tmp_path / "scored.jsonl"
@@ -83,13 +83,7 @@ def test_timeouts_are_counted_not_hidden(tmp_path, capsys, monkeypatch):
     assert json.loads(out.read_text())["rule"] == "timeout:mathruler"
     assert "1 check(s) reached the CPU time limit, counted wrong: a" in capsys.readouterr().out
 
-    run = tmp_path / "run"
-    run.mkdir()
-    write_jsonl(
-        run / "counting.samples.jsonl",
-        [Sample(id="counting/1", task="counting", question="q", answer="12").to_dict()],
-    )
-    write_jsonl(run / "counting.responses.jsonl", [Response("counting/1", "\\boxed{12}").to_dict()])
+    run = one_item_run(tmp_path / "run", "12", "\\boxed{12}")
     report = score_run(run, "papo", workers=1)
     assert report["tasks"]["counting"]["timeouts"] == ["counting/1#0"]
     text = markdown([report])
