@@ -123,3 +123,62 @@ def test_mean_reward_rises_with_vgpo_on(tiny_model_dir, dataset, tmp_path):
     rewards = [e["reward"] for e in trainer.state.log_history if "reward" in e]
     assert len(rewards) == 20
     assert sum(rewards[-5:]) / 5 > rewards[0] + 0.4, rewards
+
+
+def test_the_reference_runs_learning_rate_is_constant(tmp_path):
+    from vgpo_train.config import VGPOConfig
+    from vgpo_train.trainer import grpo_args
+
+    args = grpo_args(VGPOConfig(rollout_batch=2, global_batch=2, per_device_batch=16), str(tmp_path))
+    assert getattr(args.lr_scheduler_type, "value", args.lr_scheduler_type) == "constant" and args.warmup_steps == 0
+
+
+def test_focus_maths_is_float32_inside_bf16_autocast():
+    import torch
+
+    from vgpo_train.focus import focus_scores
+
+    g = torch.Generator().manual_seed(0)
+    hidden = torch.randn(3, 40, 64, generator=g)  # (B, S, H)
+    image = torch.zeros(3, 40, dtype=torch.bool)
+    image[:, 2:12] = True
+    response = torch.ones(3, 16, dtype=torch.bool)
+    plain = focus_scores(hidden, image, response)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        inside = focus_scores(hidden, image, response)
+    assert inside.dtype == torch.float32 and torch.allclose(plain, inside, atol=1e-6)
+
+
+def test_the_focus_forward_passes_every_multimodal_input():
+    """Without mm_token_type_ids, Qwen2.5-VL's own forward falls back to 1-D positions (not M-RoPE)."""
+    import types
+
+    import torch
+
+    from vgpo_train.trainer import MULTIMODAL_KEYS, VGPOTrainer
+
+    seen = {}
+    fake = types.SimpleNamespace(
+        model="policy", args=types.SimpleNamespace(per_device_train_batch_size=2),
+        _get_per_token_logps_and_entropies=lambda model, ids, mask, keep, **kw: seen.update(kw),
+    )  # fmt: skip
+    output = {"prompt_ids": torch.ones(2, 3, dtype=torch.long), "completion_ids": torch.ones(2, 2, dtype=torch.long),
+              "prompt_mask": torch.ones(2, 3), "completion_mask": torch.ones(2, 2)}  # fmt: skip
+    output |= {key: torch.zeros(1) for key in ("pixel_values", "image_grid_thw", "mm_token_type_ids")}
+    VGPOTrainer._forward_for_focus(fake, output)
+    assert {"pixel_values", "image_grid_thw", "mm_token_type_ids"} <= set(seen)
+    assert "mm_token_type_ids" in MULTIMODAL_KEYS
+
+
+def test_rows_without_an_id_are_rejected_by_name():
+    import types
+
+    import pytest
+    import torch
+
+    from vgpo_train.trainer import VGPOTrainer
+
+    with pytest.raises(ValueError, match="training row 1 has no 'id'"):
+        VGPOTrainer._group_ids(types.SimpleNamespace(), [{"id": "a"}, {"id": None}], 2)
+    ids = VGPOTrainer._group_ids(types.SimpleNamespace(), [{"id": "a"}, {"id": "b"}, {"id": "a"}], 3)
+    assert torch.equal(ids, torch.tensor([0, 1, 0]))

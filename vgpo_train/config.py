@@ -43,6 +43,10 @@ class VGPOConfig:
     kl_beta: float = _f(0.0, "KL coefficient; the paper's run uses none (no reference model)")
     # optimisation
     learning_rate: float = _f(1e-6, "AdamW learning rate")
+    lr_scheduler: str = _f(
+        "constant",
+        "learning-rate schedule, as TRL names them: constant with no warm-up is the reference run's",
+    )
     weight_decay: float = _f(0.01, "AdamW weight decay")
     max_grad_norm: float = _f(1.0, "gradient-norm clip")
     epochs: float = _f(2.0, "passes over the training prompts")

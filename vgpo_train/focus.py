@@ -24,8 +24,8 @@ def visual_prototype(last_hidden: torch.Tensor, image_mask: torch.Tensor) -> tor
     last_hidden (B, S, H), image_mask (B, S) bool -> (B, H); a row without image tokens gives zeros.
     """
     dtype = _compute_dtype(last_hidden.dtype)
-    weights = image_mask.to(last_hidden.dtype).unsqueeze(1)  # (B, 1, S)
-    total = torch.bmm(weights, last_hidden).squeeze(1).to(dtype)  # (B, H) sum over image positions
+    weights = image_mask.to(dtype).unsqueeze(1)  # (B, 1, S)
+    total = torch.bmm(weights, last_hidden.to(dtype)).squeeze(1)  # (B, H) sum over image positions
     count = image_mask.sum(1, keepdim=True).clamp_min(1).to(dtype)  # (B, 1)
     return total / count  # (B, H)
 
@@ -38,6 +38,13 @@ def focus_scores(
     last_hidden (B, S, H), image_mask (B, S), response_mask (B, T) -> (B, T) in the compute dtype
     (>= float32); 0 at padding and on rows without image tokens.
     """
+    with torch.autocast(last_hidden.device.type, enabled=False):  # float32 maths even inside bf16 autocast
+        return _focus_scores(last_hidden, image_mask, response_mask)
+
+
+def _focus_scores(
+    last_hidden: torch.Tensor, image_mask: torch.Tensor, response_mask: torch.Tensor
+) -> torch.Tensor:
     steps = response_mask.shape[1]
     dtype = _compute_dtype(last_hidden.dtype)
     prototype = visual_prototype(last_hidden, image_mask)  # (B, H)

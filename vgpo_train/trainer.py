@@ -57,6 +57,8 @@ def grpo_args(config: VGPOConfig, output_dir: str, world_size: int = 1, **overri
         "top_p": config.top_p,
         "max_completion_length": config.max_completion_length,
         "learning_rate": config.learning_rate,
+        "lr_scheduler_type": config.lr_scheduler,
+        "warmup_steps": 0,
         "weight_decay": config.weight_decay,
         "max_grad_norm": config.max_grad_norm,
         "num_train_epochs": config.epochs,
@@ -76,6 +78,11 @@ def grpo_args(config: VGPOConfig, output_dir: str, world_size: int = 1, **overri
         "use_cpu": not cuda,
     }
     return GRPOConfig(**(args | overrides))
+
+
+# the model inputs besides ids and mask that TRL's own forward passes (the focus forward must match it)
+MULTIMODAL_KEYS = ("pixel_values", "image_grid_thw", "num_images", "pixel_attention_mask", "image_sizes",
+                   "token_type_ids", "mm_token_type_ids")  # fmt: skip
 
 
 def final_norm(model: torch.nn.Module) -> torch.nn.Module:
@@ -147,7 +154,9 @@ class VGPOTrainer(GRPOTrainer):
 
     @torch.no_grad()
     def _forward_for_focus(self, output: dict) -> None:
-        keys = ("pixel_values", "image_grid_thw", "num_images")
+        keys = (
+            MULTIMODAL_KEYS  # all of them: without mm_token_type_ids Qwen2.5-VL falls back to 1-D positions
+        )
         input_ids = torch.cat([output["prompt_ids"], output["completion_ids"]], dim=1)  # (B, S)
         attention_mask = torch.cat([output["prompt_mask"], output["completion_mask"]], dim=1)  # (B, S)
         self._get_per_token_logps_and_entropies(
@@ -184,16 +193,18 @@ class VGPOTrainer(GRPOTrainer):
         return local
 
     def _group_ids(self, inputs: list[dict], total: int) -> torch.Tensor:
-        """Prompt ids of every row of the gathered batch (the dataset's `id`; else TRL's row blocks of G)."""
+        """Prompt ids of every row of the gathered batch (the dataset's `id`, required)."""
         from accelerate.utils import gather_object
 
-        keys = gather_object([str(x.get("id", "")) for x in inputs])
-        if all(keys) and len(keys) == total:
-            index = {key: i for i, key in enumerate(dict.fromkeys(keys))}  # the same on every process
-            return torch.tensor([index[key] for key in keys])  # (B_all,)
-        return (
-            torch.arange(total) // self.num_generations
-        )  # TRL's RepeatSampler keeps a group's rows together
+        keys = gather_object([x.get("id") for x in inputs])
+        missing = [i for i, key in enumerate(keys) if key is None or str(key) == ""]
+        if missing or len(keys) != total:
+            raise ValueError(
+                f"training row {missing[0] if missing else '?'} has no 'id': VGPO groups rollouts by prompt id, "
+                "so every training row needs one (a string unique per prompt)"
+            )
+        index = {key: i for i, key in enumerate(dict.fromkeys(map(str, keys)))}  # the same on every process
+        return torch.tensor([index[str(key)] for key in keys])  # (B_all,)
 
     def _online_filter(self, rewards: torch.Tensor, group_ids: torch.Tensor) -> torch.Tensor:
         """1.0 for rows whose group's mean accuracy is inside [filter_low, filter_high], else 0.0."""
