@@ -130,7 +130,10 @@ def test_the_reference_runs_learning_rate_is_constant(tmp_path):
     from vgpo_train.trainer import grpo_args
 
     args = grpo_args(VGPOConfig(rollout_batch=2, global_batch=2, per_device_batch=16), str(tmp_path))
-    assert getattr(args.lr_scheduler_type, "value", args.lr_scheduler_type) == "constant" and args.warmup_steps == 0
+    assert (
+        getattr(args.lr_scheduler_type, "value", args.lr_scheduler_type) == "constant"
+        and args.warmup_steps == 0
+    )
 
 
 def test_focus_maths_is_float32_inside_bf16_autocast():

@@ -38,6 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reward-workers", type=int, default=4, help="processes that run the checker (default 4)"
     )
+    parser.add_argument("--report-to", default="none",
+                        help="where TRL logs: none (default), tensorboard, wandb, trackio, ... (comma-separated)")  # fmt: skip
+    parser.add_argument(
+        "--save-steps", type=int, default=50, help="checkpoint every this many steps (default 50)"
+    )
+    parser.add_argument(
+        "--save-total-limit", type=int, help="keep at most this many checkpoints (default: all)"
+    )
     add_arguments(parser)
     args = parser.parse_args(argv)
     config = from_args(args)
@@ -69,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             config.min_pixels,
             config.max_pixels,
         )
-        extra = {"max_steps": args.max_steps, "use_vllm": args.use_vllm}
+        extra = {"max_steps": args.max_steps, "use_vllm": args.use_vllm, "save_steps": args.save_steps,
+                 "save_total_limit": args.save_total_limit, "report_to": args.report_to.split(",")}  # fmt: skip
         if args.use_vllm:
             extra["vllm_mode"] = "colocate"
         trl_args = grpo_args(config, str(args.output_dir), state.num_processes, **extra)

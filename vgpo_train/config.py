@@ -41,6 +41,10 @@ class VGPOConfig:
     epsilon_high: float = _f(0.28, "PPO clip, upper side (asymmetric, DAPO)")
     dual_clip: float = _f(3.0, "dual clip for negative advantages")
     kl_beta: float = _f(0.0, "KL coefficient; the paper's run uses none (no reference model)")
+    importance_sampling: bool = _f(
+        False,
+        "TRL's vLLM importance-sampling correction (reweights and drops sequences); the paper's run has none",
+    )
     # optimisation
     learning_rate: float = _f(1e-6, "AdamW learning rate")
     lr_scheduler: str = _f(

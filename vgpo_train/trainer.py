@@ -66,6 +66,7 @@ def grpo_args(config: VGPOConfig, output_dir: str, world_size: int = 1, **overri
         "epsilon": config.epsilon_low,
         "epsilon_high": config.epsilon_high,
         "delta": config.dual_clip,
+        "vllm_importance_sampling_correction": config.importance_sampling,
         "loss_type": "dapo",
         "num_iterations": 1,
         "seed": config.seed,
