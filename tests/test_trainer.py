@@ -185,3 +185,18 @@ def test_rows_without_an_id_are_rejected_by_name():
         VGPOTrainer._group_ids(types.SimpleNamespace(), [{"id": "a"}, {"id": None}], 2)
     ids = VGPOTrainer._group_ids(types.SimpleNamespace(), [{"id": "a"}, {"id": "b"}, {"id": "a"}], 3)
     assert torch.equal(ids, torch.tensor([0, 1, 0]))
+
+
+def test_data_smaller_than_one_rollout_batch_is_an_error(tiny_model_dir, tmp_path, monkeypatch, capsys):
+    """The paper's 512-prompt rollout batch on 2 prompts would train 0 steps and still write a model."""
+    from vgpo_train.__main__ import main
+
+    monkeypatch.setenv("VGPO_CACHE", str(tmp_path / "cache"))
+    data = synthetic.write(tmp_path / "data", ["virl39k"], n=2)
+    code = main(["--model", str(tiny_model_dir), "--train-data", "virl39k", "--source", "local",
+                 "--data-dir", str(data), "--output-dir", str(tmp_path / "out")])  # fmt: skip
+    assert (
+        code == 2
+        and "2 prompts, fewer than one rollout batch (--rollout-batch 512)" in capsys.readouterr().err
+    )
+    assert not (tmp_path / "out" / "final").exists()

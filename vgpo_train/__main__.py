@@ -82,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.use_vllm:
             extra["vllm_mode"] = "colocate"
         trl_args = grpo_args(config, str(args.output_dir), state.num_processes, **extra)
+        if len(dataset) < config.rollout_batch:
+            raise ValueError(
+                f"the training data has {len(dataset)} prompts, fewer than one rollout batch "
+                f"(--rollout-batch {config.rollout_batch}): no step could run; lower --rollout-batch and --global-batch"
+            )
     except (DataError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
