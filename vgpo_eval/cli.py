@@ -141,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     demo.add_argument("--out", type=Path, default=Path("runs/demo"), help="where the model, data and run go (default: %(default)s)")  # fmt: skip
     demo.add_argument("--n", type=_positive, default=3, help="items per task (default: %(default)s)")
+    status = commands.add_parser(
+        "status", help="per task: items done, failed and missing (with the owning shard)"
+    )
+    status.add_argument("run_dir", type=_existing_dir, help="a run folder")
     table = commands.add_parser(
         "table", help="the paper's reported numbers beside your runs, with deltas (markdown, CSV, PNG)",
         description="Compare runs with the numbers the VGPO paper reports (leaderboards/paper.json).",
@@ -205,7 +209,12 @@ def _run_parser(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--concurrency", type=_positive, help="openai: requests in flight (default: 8)")
     p.add_argument("--base-url", help="openai: the server's /v1 URL (default: http://127.0.0.1:8000/v1)")
-    p.add_argument("--tensor-parallel-size", type=_positive, help="vllm: GPUs per model")
+    p.add_argument("--tensor-parallel-size", type=_positive, help="vllm: GPUs per model replica")
+    p.add_argument("--data-parallel-size", type=_positive,
+                   help="vllm: model replicas on this node (vLLM's data parallelism; 8 GPUs, a 7B model: 8)")  # fmt: skip
+    p.add_argument("--shard", type=_shard,
+                   help="I/N: generate only shard I (0 to N-1) of every task's items, a fixed split by item id; run "
+                   "the N shards anywhere into one --out folder, then `vgpo-eval score --run` merges them")  # fmt: skip
     p.add_argument(
         "--max-model-len", type=_positive, help="vllm: context length in tokens (default: the model's)"
     )
@@ -280,6 +289,13 @@ def _tasks(value: str) -> str:
     if not value.strip(", "):
         raise argparse.ArgumentTypeError("no task named")
     return value
+
+
+def _shard(value: str) -> tuple[int, int]:
+    m = re.fullmatch(r"(\d+)/(\d+)", value.strip())
+    if not m or not 0 <= int(m[1]) < int(m[2]):
+        raise argparse.ArgumentTypeError(f"{value!r} is not I/N with 0 <= I < N (e.g. 0/4)")
+    return int(m[1]), int(m[2])
 
 
 def _protocols(value: str) -> tuple[str, ...]:

@@ -151,8 +151,8 @@ def run(args: argparse.Namespace) -> int:
     options = {
         "hf": common,
         "auto": common,
-        "vllm": common | {"tensor_parallel_size": args.tensor_parallel_size,
-                          "max_model_len": args.max_model_len, "max_images": args.max_images},
+        "vllm": common | {"tensor_parallel_size": args.tensor_parallel_size, "max_model_len": args.max_model_len,
+                          "max_images": args.max_images, "data_parallel_size": args.data_parallel_size},
         "openai": {"concurrency": args.concurrency, "base_url": args.base_url},
     }[args.backend]  # fmt: skip
     out = args.out or Path(default_out_dir(args.model, args.source, decoding))
@@ -160,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
         model=args.model, tasks=tuple(t.name for t in tasks), out_dir=str(out), backend=args.backend,
         revision=args.revision, source=args.source, data_dir=str(args.data_dir) if args.data_dir else None,
         limit=args.limit, protocols=args.protocols, decoding=decoding, backend_options=options,
-        skip_missing=not args.require_all, sharegpt=args.sharegpt,
+        skip_missing=not args.require_all, sharegpt=args.sharegpt, shard=args.shard,
     )  # fmt: skip
     try:
         load_errors = generate(config, tasks)
@@ -286,5 +286,31 @@ def _image_line(path: str, args: argparse.Namespace, fit_pixels, visual_tokens) 
             f"the processor (its defaults) makes it {pw}x{ph}: {tokens} visual tokens")  # fmt: skip
 
 
+def status(args: argparse.Namespace) -> int:
+    """Per task: items, responses done, failed, and missing (by the shard that owns them)."""
+    from vgpo_eval.report import _missing_by_shard, _task_names
+    from vgpo_eval.run import read_run_responses, read_samples, shard_count
+
+    names = _task_names(args.run_dir)
+    if not names:
+        return _error(f"{args.run_dir} holds no run (no <task>.samples.jsonl)")
+    shards = shard_count(args.run_dir)
+    print(
+        f"{'task':<12} {'items':>6} {'done':>6} {'failed':>6} {'missing':>8}  "
+        + ("by shard" if shards else "")
+    )
+    incomplete = False
+    for name in names:
+        samples = read_samples(args.run_dir / f"{name}.samples.jsonl")
+        responses = read_run_responses(args.run_dir, name)
+        failed = sum(r.error is not None for r in responses.values())
+        missing = _missing_by_shard(samples, responses, shards)
+        total = sum(missing.values())
+        incomplete |= bool(total or failed)
+        owners = ", ".join(f"{k}: {v}" for k, v in missing.items()) if shards and total else ""
+        print(f"{name:<12} {len(samples):>6} {len(responses) - failed:>6} {failed:>6} {total:>8}  {owners}")
+    return 1 if incomplete else 0
+
+
 COMMANDS = {"run": run, "score": score, "check": check, "list": list_tasks, "export-lmms-eval": export_lmms_eval,
-            "table": table, "show": show}  # fmt: skip
+            "table": table, "show": show, "status": status}  # fmt: skip

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vgpo_eval.metrics import task_metrics
-from vgpo_eval.run import read_responses, read_samples, write_jsonl
+from vgpo_eval.run import read_run_responses, read_samples, shard_count, shard_owner, write_jsonl
 from vgpo_eval.score import _map
 from vgpo_tasks import SUITES, TASKS
 
@@ -29,10 +29,11 @@ def score_run(run_dir: str | Path, protocol: str = "strict", workers: int | None
     tasks: dict[str, Any] = {}
     for name in _task_names(run_dir):
         samples = read_samples(run_dir / f"{name}.samples.jsonl")
-        responses = read_responses(run_dir / f"{name}.responses.jsonl")
+        responses = read_run_responses(run_dir, name)
         scored = _score(samples, responses, protocol, workers)
         write_jsonl(run_dir / f"{name}.scored.{protocol}.jsonl", scored)
         tasks[name] = _summary(name, samples, responses, scored, load_errors.get(name, []))
+        tasks[name]["missing_by_shard"] = _missing_by_shard(samples, responses, shard_count(run_dir))
     config = _json(run_dir / "config.json") or {}
     report = {
         "protocol": protocol,
@@ -106,6 +107,15 @@ def _summary(name: str, samples: list, responses: dict, scored: list[dict], load
         "timeouts": timeouts,
         "rules": dict(Counter(r.get("rule") for r in scored).most_common()),
     }
+
+
+def _missing_by_shard(samples: list, responses: dict, shards: int | None) -> dict[str, int]:
+    """How many items still lack a response, by the shard that owns them ("-" for an unsharded run)."""
+    answered = {sample_id for sample_id, _ in responses}
+    owners = Counter(
+        str(shard_owner(s.id, shards)) if shards else "-" for s in samples if s.id not in answered
+    )
+    return dict(sorted(owners.items()))
 
 
 def suite_means(accuracy: dict[str, float]) -> dict[str, float | None]:
@@ -185,6 +195,15 @@ def main_table(reports: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _missing_text(by_shard: dict | None) -> str:
+    if not by_shard:
+        return ""
+    if list(by_shard) == ["-"]:
+        return " (INCOMPLETE: re-run the command to finish)"
+    owners = ", ".join(f"shard {shard}: {count}" for shard, count in by_shard.items())
+    return f" (INCOMPLETE, by owner: {owners}; re-run those shards)"
+
+
 def _timeout_line(reports: list[dict]) -> str:
     """How many checks reached the checker's CPU time limit, per protocol (a safety net: 0 is normal)."""
     counts = [
@@ -218,7 +237,8 @@ def markdown(reports: list[dict]) -> str:
     first = reports[0]
     for name, task in first["tasks"].items():
         out.append(f"## {TASKS[name].title if name in TASKS else name}")
-        out.append(f"{task['n']} responses for {task['items']} items, {task['missing']} missing. "
+        out.append(f"{task['n']} responses for {task['items']} items, {task['missing']} missing"
+                   + _missing_text(task.get("missing_by_shard")) + ". "
                    + ", ".join(f"{r['protocol']}: {r['tasks'][name]['accuracy']:.1f}%" for r in reports))  # fmt: skip
         for key, values in task.get("breakdowns", {}).items():
             out.append(

@@ -11,8 +11,10 @@ a crash is dropped, items that failed are tried again; the last record of a pair
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ from vgpo_eval.prompts import load_images
 from vgpo_eval.task import DataError, Task, actual_source, load, spec_for, unavailable
 from vgpo_eval.types import Response, Sample
 
+_SHARD = re.compile(r"\.responses\.shard-\d+-of-(\d+)\.jsonl$")
 # fields that change what is generated: resuming a folder made with other values is refused
 GENERATION_KEYS = ("model", "revision", "backend", "source", "sharegpt", "decoding")
 
@@ -46,6 +49,7 @@ class RunConfig:
     backend_options: dict[str, Any] = field(default_factory=dict)
     skip_missing: bool = True  # a task with no data under the source is skipped (False: stop first)
     sharegpt: str = "clean"  # how ShareGPT user turns are read (vgpo_eval.task.SHAREGPT)
+    shard: tuple[int, int] | None = None  # (I, N): generate only the items shard_owner gives to I
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -102,12 +106,14 @@ def run(config: RunConfig, tasks: list[Task], progress: bool = True) -> dict[str
     for data in loaded:
         task = data.task
         write_jsonl(out / f"{task.name}.samples.jsonl", [s.to_dict() for s in data.samples])
-        path = out / f"{task.name}.responses.jsonl"
+        path = responses_path(out, task.name, config.shard)
         done = {(r.sample_id, r.index) for r in read_responses(path).values() if r.error is None}
-        todo = [
-            (s, tuple(i for i in range(config.decoding.samples) if (s.id, i) not in done))
+        mine = [
+            s
             for s in data.samples
+            if config.shard is None or shard_owner(s.id, config.shard[1]) == config.shard[0]
         ]
+        todo = [(s, tuple(i for i in range(config.decoding.samples) if (s.id, i) not in done)) for s in mine]
         todo = [(s, idx) for s, idx in todo if idx]
         total = sum(len(idx) for _, idx in todo)
         if total:
@@ -115,6 +121,44 @@ def run(config: RunConfig, tasks: list[Task], progress: bool = True) -> dict[str
     write_jsonl(out / "load_errors.json", [load_errors], indent=True)
     write_jsonl(out / "data_sources.json", [origins], indent=True)  # the dataset commits the rows came from
     return load_errors
+
+
+def shard_owner(sample_id: str, count: int) -> int:
+    """The shard (0 to count-1) that generates an item: a hash of its id, so the split is the same
+    whatever the order of the rows and however often a shard is restarted."""
+    return int(hashlib.sha256(sample_id.encode("utf-8")).hexdigest()[:12], 16) % count
+
+
+def responses_path(out: Path, task: str, shard: tuple[int, int] | None) -> Path:
+    """`<task>.responses.jsonl`, or `<task>.responses.shard-I-of-N.jsonl` for shard I of N."""
+    return out / (
+        f"{task}.responses.jsonl"
+        if shard is None
+        else f"{task}.responses.shard-{shard[0]}-of-{shard[1]}.jsonl"
+    )
+
+
+def shard_files(run_dir: Path, task: str) -> list[Path]:
+    """Every responses file of a task in a run folder: the unsharded one and each shard's."""
+    return sorted(p for p in run_dir.glob(f"{task}.responses*.jsonl") if p.name.split(".")[0] == task)
+
+
+def shard_count(run_dir: Path) -> int | None:
+    """N of the shard files in a run folder (None for an unsharded run)."""
+    counts = {
+        int(m.group(1)) for p in run_dir.glob("*.responses.shard-*.jsonl") if (m := _SHARD.search(p.name))
+    }
+    return max(counts) if counts else None
+
+
+def read_run_responses(run_dir: Path, task: str) -> dict[tuple[str, int], Response]:
+    """The responses of a task from every shard of a run, a successful one winning over a failed one."""
+    merged: dict[tuple[str, int], Response] = {}
+    for path in shard_files(run_dir, task):
+        for key, response in read_responses(path).items():
+            if key not in merged or merged[key].error is not None:
+                merged[key] = response
+    return merged
 
 
 def _generate(backend, todo: list, decoding: Decoding, path: Path, label: str, progress: bool) -> None:
@@ -177,7 +221,7 @@ def _write_config(out: Path, config: RunConfig, backend, tasks: list[Task]) -> N
     from vgpo_eval import __version__
 
     record = {
-        "run": config.to_dict(),
+        "run": {k: v for k, v in config.to_dict().items() if k != "shard"},  # shards share one config
         "backend": backend.describe(),
         "datasets": {
             t.name: {"data_dir": config.data_dir}
@@ -242,7 +286,7 @@ def read_samples(path: Path) -> list[Sample]:
 
 def write_jsonl(path: Path, records: list[dict], indent: bool = False) -> None:
     """Write atomically (a temporary file, then rename), so a crash never leaves half a file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp = path.with_suffix(f"{path.suffix}.{os.getpid()}.tmp")  # one per process: shards write side by side
     with open(tmp, "w", encoding="utf-8") as f:
         if indent:
             json.dump(records[0], f, indent=2, ensure_ascii=False, default=str)

@@ -74,17 +74,21 @@ class VLLMBackend:
 
     def __init__(
         self, model: str, revision: str | None = None, tensor_parallel_size: int = 1, dtype: str = "bfloat16",
-        max_model_len: int | None = None, batch_size: int = 256, max_images: int = 8,
+        max_model_len: int | None = None, batch_size: int = 256, max_images: int = 8, data_parallel_size: int = 1,
     ):  # fmt: skip
         self._vllm = _import_vllm()  # fail at construction, before a run folder is written
         self.model_id, self.revision, self.dtype = model, revision, dtype
         self.tensor_parallel_size, self.max_model_len = tensor_parallel_size, max_model_len
+        self.data_parallel_size = (
+            data_parallel_size  # vLLM's own data parallelism: engine replicas on one node
+        )
         self.batch_size, self.max_images = batch_size, max_images
         self._llm = self._processor = None
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "model": self.model_id, "revision": self.revision, "dtype": self.dtype,
-                "tensor_parallel_size": self.tensor_parallel_size, "max_model_len": self.max_model_len,
+                "tensor_parallel_size": self.tensor_parallel_size, "data_parallel_size": self.data_parallel_size,
+                "max_model_len": self.max_model_len,
                 "batch_size": self.batch_size, "max_images": self.max_images,
                 "processor_pixels": "the processor's defaults", "vllm": getattr(self._vllm, "__version__", None)}  # fmt: skip
 
@@ -97,6 +101,8 @@ class VLLMBackend:
                   "dtype": self.dtype, "seed": decoding.seed, "limit_mm_per_prompt": {"image": self.max_images, "video": 0}}  # fmt: skip
         if self.max_model_len is not None:
             kwargs["max_model_len"] = self.max_model_len
+        if self.data_parallel_size > 1:
+            kwargs["data_parallel_size"] = self.data_parallel_size
         return kwargs
 
     def _load(self, decoding: Decoding) -> None:
