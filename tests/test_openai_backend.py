@@ -205,3 +205,26 @@ def test_server_down_raises(samples):
     with pytest.raises(ConnectionError, match="vllm serve tiny") as raised:
         list(down.generate(requests(samples), Decoding(max_new_tokens=4)))
     assert url in str(raised.value) and time.monotonic() - start < 2.0
+
+
+def test_two_servers_share_the_work_and_one_dying_mid_run_loses_nothing(tiny_model_dir, samples):
+    todo = requests(samples, indices=(0, 1, 2))  # 9 responses
+    seen_a, seen_b = [], []
+    with serve(tiny_model_dir, record=seen_a) as url_a:
+        second = serve(tiny_model_dir, record=seen_b)
+        url_b = second.__enter__()
+        both = backend(f"{url_a},{url_b}", concurrency=1, backoff=0.01)
+        out = []
+        for response in both.generate(todo, Decoding(max_new_tokens=4)):
+            out.append(response)
+            if len(out) == 2:
+                second.__exit__(None, None, None)  # one server stops mid-run
+    assert len({(r.sample_id, r.index) for r in out}) == 9 and all(r.error is None for r in out), out
+    assert seen_a and seen_b  # both took requests while both were up
+    assert both.describe()["base_url"] == f"{url_a},{url_b}"
+
+
+def test_every_server_down_is_one_clear_error(samples):
+    both = backend(f"{closed_port_url()},{closed_port_url()}", retries=1, backoff=0.01)
+    with pytest.raises(ConnectionError, match="no OpenAI-compatible server"):
+        list(both.generate(requests(samples[2:]), Decoding(max_new_tokens=4)))

@@ -12,6 +12,11 @@ still fails yields error Responses, so the run goes on and a resumed run asks fo
 One exception: when a request exhausts its retries on connection errors and no request of this
 `generate` call has reached the server yet, the server is not there at all (a configuration
 problem): `generate` raises ConnectionError naming base_url instead of failing every item.
+
+Several servers (`base_url="URL1,URL2,..."`, e.g. vLLM replicas): each keeps `concurrency` requests
+in flight, a request goes to the live server with the fewest in flight, and a server that cannot
+be connected to is dropped for the rest of the call, its requests going to the others; only when
+every server is gone do requests fail.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import os
 import threading
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from itertools import islice
@@ -81,14 +87,26 @@ class OpenAIBackend:
         self, model: str, base_url: str = "http://127.0.0.1:8000/v1", api_key: str | None = None,
         concurrency: int = 8, timeout: float = 600.0, retries: int = 4, backoff: float = 1.0,
     ):  # fmt: skip
-        self.model, self.base_url = model, base_url.rstrip("/")
-        self.url = f"{self.base_url}/chat/completions"
+        self.model = model
+        self.servers = [url.strip().rstrip("/") for url in base_url.split(",") if url.strip()]
+        self.base_url = ",".join(self.servers)
         self.api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
         self.concurrency, self.timeout, self.retries, self.backoff = concurrency, timeout, retries, backoff
+        self._lock, self._busy, self._dead = threading.Lock(), Counter(), set()
 
     def describe(self) -> dict[str, Any]:
         """What config.json records: never the API key."""
         return dict(backend=self.name, model=self.model, base_url=self.base_url, concurrency=self.concurrency)
+
+    def _pick(self) -> str | None:
+        """The live server with the fewest requests in flight (None when every server is gone)."""
+        with self._lock:
+            live = [url for url in self.servers if url not in self._dead]
+            if not live:
+                return None
+            url = min(live, key=lambda u: self._busy[u])
+            self._busy[url] += 1
+            return url
 
     def body(self, chat: list[dict], decoding: Decoding, index: int) -> dict[str, Any]:
         """The Chat Completions request body of response `index`."""
@@ -99,11 +117,13 @@ class OpenAIBackend:
     def generate(self, requests: Iterable[Request], decoding: Decoding) -> Iterator[Response]:
         jobs = _jobs(requests, decoding.prompt)
         reached, stop = threading.Event(), threading.Event()
-        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="openai")
+        self._dead.clear()
+        width = self.concurrency * len(self.servers)
+        pool = ThreadPoolExecutor(width, thread_name_prefix="openai")
         pending: dict[Future, tuple[Request, int]] = {}
         try:
-            while True:  # at most 2 * concurrency requests built ahead, so images are loaded lazily
-                for request, index, chat in islice(jobs, 2 * self.concurrency - len(pending)):
+            while True:  # at most 2 * width requests built ahead, so images are loaded lazily
+                for request, index, chat in islice(jobs, 2 * width - len(pending)):
                     future = pool.submit(self._complete, self.body(chat, decoding, index), reached, stop)
                     pending[future] = (request, index)
                 if not pending:
@@ -131,28 +151,40 @@ class OpenAIBackend:
                 ) from None
             error = f"openai: {exc}"
         except (KeyError, IndexError, TypeError, AttributeError) as exc:
-            error = f"openai: malformed reply from {self.url}: {type(exc).__name__}: {exc}"
+            error = f"openai: malformed reply from {self.base_url}: {type(exc).__name__}: {exc}"
         return error_responses(Request(request.sample, indices=(index,)), error)[0]
 
     def _complete(self, body: dict, reached: threading.Event, stop: threading.Event) -> dict:
         """POST one body, retrying as the module docstring says; the parsed reply, or _Failed."""
-        data = json.dumps(body).encode()
-        for attempt in range(self.retries + 1):
+        data, attempt = json.dumps(body).encode(), 0
+        while True:
+            server = self._pick()
+            if server is None:
+                raise _Failed(f"every server is gone ({self.base_url})", retry=False, unreachable=True)
             try:
-                return self._post(data, reached)
+                return self._post(f"{server}/chat/completions", data, reached)
             except _Failed as exc:
                 failure = exc
+            finally:
+                with self._lock:
+                    self._busy[server] -= 1
+            if failure.unreachable and len(self.servers) > 1:
+                with self._lock:
+                    self._dead.add(server)  # gone for this call: its requests go to the others
+                if len(self._dead) < len(self.servers):
+                    continue
             if not failure.retry or attempt == self.retries:
                 break
             if stop.wait(min(self.backoff * 2**attempt, MAX_BACKOFF)):
-                raise _Failed(f"cancelled at {self.url}", retry=False)
+                raise _Failed(f"cancelled at {server}", retry=False)
+            attempt += 1
         tries = f" after {attempt + 1} attempt{'s' * (attempt > 0)}" if failure.retry else ""
         raise _Failed(f"{failure}{tries}", failure.retry, failure.unreachable)
 
-    def _post(self, data: bytes, reached: threading.Event) -> dict:
+    def _post(self, url: str, data: bytes, reached: threading.Event) -> dict:
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"}
         try:
-            request = urllib.request.Request(self.url, data, headers)
+            request = urllib.request.Request(url, data, headers)
             with urllib.request.urlopen(request, timeout=self.timeout) as reply:
                 reached.set()
                 return json.load(reply)
@@ -160,13 +192,13 @@ class OpenAIBackend:
             reached.set()
             detail = exc.read(300).decode("utf-8", "replace").strip()
             retry = exc.code == 429 or exc.code >= 500
-            raise _Failed(f"HTTP {exc.code} from {self.url}: {detail}", retry=retry) from None
+            raise _Failed(f"HTTP {exc.code} from {url}: {detail}", retry=retry) from None
         except urllib.error.URLError as exc:  # urllib wraps only the connect-and-send phase
-            raise _Failed(f"cannot connect to {self.url}: {exc.reason}", unreachable=True) from None
+            raise _Failed(f"cannot connect to {url}: {exc.reason}", unreachable=True) from None
         except (OSError, http.client.HTTPException) as exc:  # connected, then no (complete) answer in time
             reached.set()
             what = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}"
-            raise _Failed(f"{what} (timeout {self.timeout:g} s) at {self.url}") from None
+            raise _Failed(f"{what} (timeout {self.timeout:g} s) at {url}") from None
         except ValueError as exc:
             reached.set()
-            raise _Failed(f"reply from {self.url} is not JSON: {exc}", retry=False) from None
+            raise _Failed(f"reply from {url} is not JSON: {exc}", retry=False) from None
