@@ -238,3 +238,10 @@ def test_one_engine_serves_every_decoding(fake_vllm, tiny_model_dir, requests):
         backend.generate(requests[1:2], Decoding(temperature=1.0, max_pixels=500_000))
     )  # images come resized
     assert len(FakeLLM.instances) == 1
+
+
+def test_data_parallel_size_reaches_the_engine(fake_vllm, tiny_model_dir):
+    backend = VLLMBackend(str(tiny_model_dir), data_parallel_size=8)
+    assert backend.engine_kwargs(Decoding())["data_parallel_size"] == 8
+    assert backend.describe()["data_parallel_size"] == 8
+    assert "data_parallel_size" not in VLLMBackend(str(tiny_model_dir)).engine_kwargs(Decoding())
