@@ -305,9 +305,9 @@ def status(args: argparse.Namespace) -> int:
         responses = read_run_responses(args.run_dir, name)
         failed = sum(r.error is not None for r in responses.values())
         missing = _missing_by_shard(samples, responses, shards)
-        total = sum(missing.values())
+        total = sum(map(len, missing.values()))
         incomplete |= bool(total or failed)
-        owners = ", ".join(f"{k}: {v}" for k, v in missing.items()) if shards and total else ""
+        owners = ", ".join(f"{k}: {len(v)}" for k, v in missing.items()) if shards and total else ""
         print(f"{name:<12} {len(samples):>6} {len(responses) - failed:>6} {failed:>6} {total:>8}  {owners}")
     return 1 if incomplete else 0
 

@@ -109,12 +109,13 @@ def _summary(name: str, samples: list, responses: dict, scored: list[dict], load
     }
 
 
-def _missing_by_shard(samples: list, responses: dict, shards: int | None) -> dict[str, int]:
-    """How many items still lack a response, by the shard that owns them ("-" for an unsharded run)."""
+def _missing_by_shard(samples: list, responses: dict, shards: int | None) -> dict[str, list[str]]:
+    """The items that still lack a response, by the shard that owns them ("-" for an unsharded run)."""
     answered = {sample_id for sample_id, _ in responses}
-    owners = Counter(
-        str(shard_owner(s.id, shards)) if shards else "-" for s in samples if s.id not in answered
-    )
+    owners: dict[str, list[str]] = {}
+    for s in samples:
+        if s.id not in answered:
+            owners.setdefault(str(shard_owner(s.id, shards)) if shards else "-", []).append(s.id)
     return dict(sorted(owners.items()))
 
 
@@ -199,8 +200,12 @@ def _missing_text(by_shard: dict | None) -> str:
     if not by_shard:
         return ""
     if list(by_shard) == ["-"]:
-        return " (INCOMPLETE: re-run the command to finish)"
-    owners = ", ".join(f"shard {shard}: {count}" for shard, count in by_shard.items())
+        ids = by_shard["-"]
+        return f" (INCOMPLETE: {', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''}; re-run the command to finish)"
+    owners = "; ".join(
+        f"shard {shard}: {len(ids)} ({', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''})"
+        for shard, ids in by_shard.items()
+    )
     return f" (INCOMPLETE, by owner: {owners}; re-run those shards)"
 
 
