@@ -25,7 +25,7 @@ TABLE = [
     ("<think>the answer is 5", None, "truncated"),
     ("<think>x</think>The answer is 7.", "7", "cue"),
     ("Final Answer: The final answer is $\\frac{3}{4}$. I hope it is correct.", "\\frac{3}{4}", "cue"),
-    ("The correct option is (D).", "(D)", "cue"),
+    ("The correct option is (D).", "D", "cue"),
     ("**Answer:** B", "B", "cue"),
     ("Therefore, the area of the triangle is $24$.", "24", "conclusion"),
     ("Thus the two roots are $1$ and $-2$", "1 and -2", "conclusion"),

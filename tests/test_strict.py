@@ -292,6 +292,18 @@ ANSWER_FORMS = [
     ("所以方程的解集为 {−1, 3}。", "\\{-1, 3\\}", None, True),
     ("所以方程的解集为 {−1, 2}。", "\\{-1, 3\\}", None, False),
     ("令 t=x−1，\n∴ f(x)=x²+1。", "x^2+1", None, True),
+    # option letters closing a sentence, after a colon or a full stop, and multi-select phrasings
+    ("The brushwork points to Impressionism (D).", "D", SHAPES, True),
+    ("The brushwork points to Impressionism (D).", "C", SHAPES, False),
+    ("The midpoint is (2, -1). B", "B", SQ, True),
+    ("All of them hold: A, B and D.", "A, B, D", SQ, True),
+    ("All of them hold: A, B and D.", "A, B", SQ, False),
+    ("Both A and C are correct.", "A, C", SQ, True),
+    ("Both A and C are correct.", "A", SQ, False),
+    ("Options B and D", "B, D", SQ, True),
+    ("There is only one.", "1", None, True),
+    ("The solution set is (2, +\\infty).", "x > 2", None, True),
+    ("The solution set is (3, +\\infty).", "x > 2", None, False),
     # an option letter with its reason
     ("The answer is C because the angles sum to 180.", "C", SQ, True),
     ("The answer is C because the angles sum to 180.", "B", SQ, False),

@@ -61,7 +61,7 @@ _IS = re.compile(
     re.I,
 )  # "the area is 12", "周长是12厘米"
 _LEADING_LETTERS = re.compile(
-    r"^(?:both\s+|options?\s+|choices?\s+)?(\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)*)\s+"
+    r"^(?i:both\s+|options?\s+|choices?\s+)?(\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)*)\s+"
     r"(?:is|are|belongs?|fits?|follows?|matches|match|satisf\w*|contains?|completes?)\b"  # not "I would"
 )
 _LETTER_BECAUSE = re.compile(r"^\(?([A-J])\)?\s*,?\s+(?:because|since|as|given|for)\b")
@@ -70,7 +70,10 @@ _DANGLING = re.compile(
     r"\b(?:and|or|the|a|an|of|is|are|to|with|so|then|because|which|that|by|for|in|on|as|be|we|let|since)$",
     re.I,
 )
-_REMARK = re.compile(r"\s+\((?=[^()]*[a-z]{2,})[^()]*\)\s*$")
+_REMARK = re.compile(r"\s+\((?=[^()\\]*[a-z]{2,})[^()\\]*\)\s*$")  # "(in m/s²)", not "(2, +\\infty)"
+_LETTER_LAST = re.compile(  # "... Impressionism (F)", "The point is (2, -1). D", "hold: A, B, C and D"
+    r"(?:\(([A-J])\)|[.!?]\s+\(?([A-J])\)?|:\s*(\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)+))$"
+)
 _YES_NO = re.compile(r"^(yes|no)\b(?:[,.;!]|\s*$)", re.I)
 _RANGE = re.compile(r"\b(\d+(?:\.\d+)?)\s*(?:to|or|-|–)\s*(\d+(?:\.\d+)?)\b")
 _LABELLED = re.compile(r"^[^\W\d_]{2,}(?:\s[^\W\d_]{2,})?\s*[:：]\s*(\S.{0,40})$")
@@ -256,6 +259,9 @@ def _distill(span: str) -> str | None:
     option = _OPTION.search(span)
     if option:  # "... which is a lower mordent (option F)"
         return option.group(1).upper()
+    last = _LETTER_LAST.search(span)
+    if last:  # an option letter (or several) closing the sentence
+        return next(group for group in last.groups() if group)
     span = _REMARK.sub("", span)  # "3/2 (in m/s²)" -> "3/2"
     yes_no = _YES_NO.match(span)
     if yes_no:  # "No, it is not." / "Yes, the blue bar is larger"
@@ -280,7 +286,7 @@ def _distill(span: str) -> str | None:
         span = span[len(span) - len(tail) :]
     if _MATH.search(span) and len(_MATH.sub("", span).strip(" .,;:")) <= 12:
         span = _MATH.sub(lambda m: m.group(1), span)  # "$1$ and $-2$" -> "1 and -2"
-    span = re.sub(r"^(?:approximately|about|around|roughly|exactly)\s+", "", span.strip(), flags=re.I)
+    span = re.sub(r"^(?:approximately|about|around|roughly|exactly|only|just)\s+", "", span.strip(), flags=re.I)
     span = span.strip().rstrip(".;:,!").strip()
     prose = _MATH.sub(" ", span)  # the sentence without its formulas
     if _RANGE.search(prose):
