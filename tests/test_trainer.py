@@ -24,9 +24,9 @@ def dataset(tmp_path, monkeypatch):
     return rows
 
 
-def _trainer(model_dir, rows, out, reward, **config):
+def _trainer(model_dir, rows, out, reward, max_steps=2, **config):
     vgpo = VGPOConfig(**(SMALL | config))
-    args = grpo_args(vgpo, str(out), max_steps=2, learning_rate=1e-5)
+    args = grpo_args(vgpo, str(out), max_steps=max_steps, learning_rate=1e-5)
     return VGPOTrainer(model=str(model_dir), reward_funcs=[reward], args=args, train_dataset=rows, vgpo=vgpo)
 
 
@@ -200,3 +200,75 @@ def test_data_smaller_than_one_rollout_batch_is_an_error(tiny_model_dir, tmp_pat
         and "2 prompts, fewer than one rollout batch (--rollout-batch 512)" in capsys.readouterr().err
     )
     assert not (tmp_path / "out" / "final").exists()
+
+
+@pytest.mark.parametrize("path, config", [("own forward", {}), ("TRL's forward", {"rollout_batch": 4})])
+def test_advantages_given_to_the_loss_equal_an_independent_recomputation(
+    tiny_model_dir, dataset, tmp_path, monkeypatch, path, config
+):
+    """End to end: the (B, T) advantages of one real step equal `token_advantages` recomputed from a separate
+    forward of the same weights with output_hidden_states=True, whichever forward the focus rode on; the
+    loss receives exactly those rows; and they vary within a rollout (the reweighting is not a no-op)."""
+    import torch
+    from transformers import AutoModelForImageTextToText
+
+    from vgpo_train.advantage import token_advantages
+    from vgpo_train.trainer import MULTIMODAL_KEYS
+
+    batches, losses = [], []
+    generate, compute_loss = VGPOTrainer._generate_and_score_completions, VGPOTrainer._compute_loss
+
+    def spy_generate(self, inputs):
+        state = {
+            k: v.detach().clone() for k, v in self.model.state_dict().items()
+        }  # the weights the focus saw
+        output = generate(self, inputs)
+        batches.append((state, [x["id"] for x in inputs], self._rewards.clone(),
+                        {k: v.detach().clone() if torch.is_tensor(v) else v for k, v in output.items()}))  # fmt: skip
+        return output
+
+    def spy_loss(self, model, inputs):
+        losses.append({k: inputs[k].detach().clone() for k in ("prompt_ids", "completion_ids", "advantages")})
+        return compute_loss(self, model, inputs)
+
+    monkeypatch.setattr(VGPOTrainer, "_generate_and_score_completions", spy_generate)
+    monkeypatch.setattr(VGPOTrainer, "_compute_loss", spy_loss)
+
+    def reward(completions, **columns):
+        return [float(i % 2) for i in range(len(completions))]
+
+    trainer = _trainer(
+        tiny_model_dir, dataset, tmp_path / "out", reward, max_steps=1, online_filter=False, **config
+    )
+    trainer.train()
+    state, ids, rewards, out = batches[0]
+    model = AutoModelForImageTextToText.from_pretrained(tiny_model_dir).eval()
+    model.load_state_dict(state)
+    input_ids = torch.cat([out["prompt_ids"], out["completion_ids"]], dim=1)  # (B, S)
+    attention = torch.cat([out["prompt_mask"], out["completion_mask"]], dim=1)  # (B, S)
+    with torch.no_grad():
+        hidden = model(
+            input_ids=input_ids,
+            attention_mask=attention,
+            output_hidden_states=True,
+            **{k: out[k] for k in MULTIMODAL_KEYS if k in out},
+        ).hidden_states[-1]  # (B, S, H)
+    image_mask = input_ids == model.config.image_token_id  # (B, S)
+    image_mask[:, out["prompt_ids"].size(1) :] = False
+    groups = {key: i for i, key in enumerate(dict.fromkeys(ids))}
+    expected = token_advantages(
+        hidden.float(), image_mask, out["completion_mask"].bool(), rewards.nansum(1),
+        torch.tensor([groups[key] for key in ids]), trainer.vgpo,
+    )  # fmt: skip
+    assert torch.allclose(out["advantages"], expected, atol=1e-5), (out["advantages"] - expected).abs().max()
+    mask = out["completion_mask"].bool()
+    spread = [
+        (row[m].max() - row[m].min()).item()
+        for row, m in zip(out["advantages"], mask, strict=True)
+        if m.sum() > 1
+    ]
+    assert max(spread) > 1e-4  # psi varies within a rollout
+    rows = {(tuple(p.tolist()), tuple(c.tolist())): a for p, c, a in zip(out["prompt_ids"], out["completion_ids"], out["advantages"], strict=True)}  # fmt: skip
+    for loss in losses:
+        for p, c, a in zip(loss["prompt_ids"], loss["completion_ids"], loss["advantages"], strict=True):
+            assert torch.equal(rows[(tuple(p.tolist()), tuple(c.tolist()))], a)  # the loss got these rows

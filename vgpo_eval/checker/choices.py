@@ -18,7 +18,10 @@ from vgpo_eval.checker.quantity import CACHE, normalize
 LETTERS = "ABCDEFGHIJ"
 _LETTER = r"\(?\s*([A-J])\s*\)?"
 _SINGLE = re.compile(r"^\(?\s*([A-Ja-j])\s*\)?[.:]?$")
-_MULTI = re.compile(rf"^(?:both\s+|options?\s+|choices?\s+|answers?\s+)?{_LETTER}(?:\s*(?:,\s*and|,|;|&|/|and)\s*{_LETTER})+$", re.I)
+_MULTI = re.compile(
+    rf"^(?:both\s+|options?\s+|choices?\s+|answers?\s+)?{_LETTER}(?:\s*(?:,\s*and|,|;|&|/|and)\s*{_LETTER})+$",
+    re.I,
+)
 _COMPACT = re.compile(r"^[A-J]{2,}$")
 _NAMED = re.compile(rf"^(?i:option|choice|answer)\s*:?\s*{_LETTER}$")
 _PUNCTUATED = re.compile(

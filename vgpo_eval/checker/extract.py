@@ -286,7 +286,9 @@ def _distill(span: str) -> str | None:
         span = span[len(span) - len(tail) :]
     if _MATH.search(span) and len(_MATH.sub("", span).strip(" .,;:")) <= 12:
         span = _MATH.sub(lambda m: m.group(1), span)  # "$1$ and $-2$" -> "1 and -2"
-    span = re.sub(r"^(?:approximately|about|around|roughly|exactly|only|just)\s+", "", span.strip(), flags=re.I)
+    span = re.sub(
+        r"^(?:approximately|about|around|roughly|exactly|only|just)\s+", "", span.strip(), flags=re.I
+    )
     span = span.strip().rstrip(".;:,!").strip()
     prose = _MATH.sub(" ", span)  # the sentence without its formulas
     if _RANGE.search(prose):
