@@ -272,3 +272,21 @@ def test_advantages_given_to_the_loss_equal_an_independent_recomputation(
     for loss in losses:
         for p, c, a in zip(loss["prompt_ids"], loss["completion_ids"], loss["advantages"], strict=True):
             assert torch.equal(rows[(tuple(p.tolist()), tuple(c.tolist()))], a)  # the loss got these rows
+
+
+def test_the_demo_trains_with_a_constant_learning_rate(tmp_path, capsys):
+    from vgpo_train.__main__ import main
+
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--steps", "2"]) == 0
+    history = json.loads((tmp_path / "demo" / "train" / "trainer_state.json").read_text())["log_history"]
+    steps = [e for e in history if "grad_norm" in e]
+    assert len(steps) == 2 and {e["learning_rate"] for e in steps} == {5e-3}  # constant, no warm-up
+    assert all(e["grad_norm"] > 0 for e in steps)
+    assert "the weights changed: 2 of 2 steps" in capsys.readouterr().out
+
+
+def test_the_demo_says_why_nothing_changed():
+    from vgpo_train.demo import summary
+
+    assert "no step ran" in summary([])
+    assert "every group was all right or all wrong" in summary([{"grad_norm": 0.0, "reward": 1.0}])

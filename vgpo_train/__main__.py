@@ -1,5 +1,6 @@
 """`python -m vgpo_train`: train a vision-language model with VGPO on TRL's GRPOTrainer.
 
+    python -m vgpo_train demo --out runs/vgpo-demo          # offline, CPU, a minute: a few steps that train
     python -m vgpo_train --model Qwen/Qwen2.5-VL-7B-Instruct --train-data virl39k --output-dir runs/vgpo-7b
     accelerate launch --config_file vgpo_train/zero3.yaml -m vgpo_train --model ... --use-vllm   # 8 GPUs
 
@@ -17,6 +18,11 @@ from vgpo_train.config import add_arguments, from_args
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["demo"]:  # a few steps that visibly train, offline (vgpo_train.demo)
+        from vgpo_train.demo import main as demo
+
+        return demo(argv[1:])
     parser = argparse.ArgumentParser(
         prog="vgpo-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
