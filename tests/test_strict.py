@@ -304,6 +304,39 @@ ANSWER_FORMS = [
     ("There is only one.", "1", None, True),
     ("The solution set is (2, +\\infty).", "x > 2", None, True),
     ("The solution set is (3, +\\infty).", "x > 2", None, False),
+    # a final line that states an option's text in so many words
+    (
+        "Comparing the bars, the left one is smaller than the right one.",
+        "C",
+        ["larger than", "equal to", "smaller than"],
+        True,
+    ),
+    (
+        "Comparing the bars, the left one is smaller than the right one.",
+        "A",
+        ["larger than", "equal to", "smaller than"],
+        False,
+    ),
+    (
+        "The left one is not larger than the right one.",
+        "A",
+        ["larger than", "equal to", "smaller than"],
+        False,
+    ),
+    (
+        "Either larger than or smaller than, hard to say.",
+        "A",
+        ["larger than", "equal to", "smaller than"],
+        False,
+    ),
+    ("So the shape must be a Rhombus or a Circle", "B", SHAPES, False),  # two options for one answer
+    (
+        "True: Alice is taller than Bob, and Carol is taller than Alice.",
+        "A, C",
+        ["Alice is taller than Bob", "Bob is the shortest", "Carol is taller than Alice", "Dave is tall"],
+        True,
+    ),
+    ("There are 4 apples.", "C", SQ, False),  # 4 is option B, by value: never C
     # an option letter with its reason
     ("The answer is C because the angles sum to 180.", "C", SQ, True),
     ("The answer is C because the angles sum to 180.", "B", SQ, False),

@@ -120,3 +120,18 @@ def _options_by_value(text: str, choices: tuple[str, ...]) -> frozenset[str]:
         ordered = frozenset(letter for letter in matches if same_order(texts[letter], text))
         return ordered or matches
     return matches
+
+
+def options_stated(sentence: str, choices: tuple[str, ...]) -> frozenset[str]:
+    """Letters of the options whose text a sentence states word for word (case aside): only options of
+    two or more words, or one word of four or more letters, and never a bare number, so "4" is not
+    found in "4 apples"."""
+    words = " ".join(re.findall(r"[\w'’-]+", sentence.lower()))
+    found = set()
+    for i, option in enumerate(choices[: len(LETTERS)]):
+        text = " ".join(re.findall(r"[\w'’-]+", normalize(_option_text(i, option)).lower()))
+        if not text or re.fullmatch(r"[\d\s.,-]+", text) or (" " not in text and len(text) < 4):
+            continue
+        if re.search(rf"(?<![\w'’-]){re.escape(text)}(?![\w'’-])", words):
+            found.add(LETTERS[i])
+    return frozenset(found)

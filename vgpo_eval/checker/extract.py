@@ -117,6 +117,15 @@ def final_answer(text: str) -> Extraction:
     return _from_region(text, marked_only=False)
 
 
+def final_line(text: str) -> str:
+    """The last non-empty line of a response's final part (after the last </think>), markdown aside."""
+    text = clean(text or "")
+    close = text.rfind("</think>")
+    region = text[close + len("</think>") :] if close != -1 else text
+    lines = [line.strip() for line in _MARKDOWN.sub("", region[-TAIL:]).splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
 def _from_region(region: str, marked_only: bool) -> Extraction:
     """Find the answer in the final part of a response."""
     box = last_box(region)

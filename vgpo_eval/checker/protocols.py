@@ -24,9 +24,9 @@ import re
 from collections.abc import Callable
 
 from vgpo_eval.checker import guard, reference
-from vgpo_eval.checker.choices import gold_letters, pred_letters
+from vgpo_eval.checker.choices import gold_letters, options_stated, pred_letters
 from vgpo_eval.checker.compare import answer_count, equal
-from vgpo_eval.checker.extract import Extraction, final_answer
+from vgpo_eval.checker.extract import Extraction, final_answer, final_line
 from vgpo_eval.checker.parse import parse
 from vgpo_eval.types import Sample, Verdict
 
@@ -34,11 +34,16 @@ STRICT_BUDGET = 5.0  # CPU seconds one strict check may spend in math-verify, al
 REFERENCE_LIMIT = 10.0  # CPU seconds for one MathRuler or math-verify call (MathRuler has no limit
 #                         of its own, math-verify 5 s wall-clock per parse and per comparison)
 _OR = re.compile(r"\bor\b", re.I)
+_NEGATED = re.compile(r"\b(?:not|no|never|neither|nor|cannot|isn't|aren't|doesn't|don't|won't|wouldn't)\b|n't\b", re.I)
 
 
 def strict(text: str, sample: Sample) -> Verdict:
     """Our checker: the final committed answer, compared by value (see `compare`, `choices`)."""
     found = final_answer(text)
+    if sample.choices and sample.answer_type in (None, "choice"):
+        stated = _stated_options(text, found, sample)
+        if stated is not None:
+            return stated
     if found.answer is None:
         return Verdict(False, None, f"no_answer:{found.how}")
     try:
@@ -46,6 +51,24 @@ def strict(text: str, sample: Sample) -> Verdict:
             return _strict(found, sample)
     except guard.GuardTimeout:
         return Verdict(False, found.answer, "timeout:symbolic")
+
+
+def _stated_options(text: str, found: Extraction, sample: Sample) -> Verdict | None:
+    """When the answer found picks no option (or there is none), the options whose text the final line
+    states in so many words ("... is smaller than the right one."): one for a single-answer gold, the
+    whole set for a multi-select gold. None when this rule does not apply."""
+    gold = gold_letters(sample.answer, sample.choices)
+    if gold is None or found.how in ("hedge", "truncated"):
+        return None
+    if found.answer is not None and pred_letters(found.answer, sample.choices) is not None:
+        return None
+    line = final_line(text)
+    if _NEGATED.search(line):  # "... is not larger than ...": stating an option is not choosing it
+        return None
+    stated = options_stated(line, sample.choices)
+    if not stated or (len(stated) > 1 and len(gold) == 1):
+        return None
+    return Verdict(stated == gold, ", ".join(sorted(stated)), "choice:stated")
 
 
 def _strict(found: Extraction, sample: Sample) -> Verdict:
