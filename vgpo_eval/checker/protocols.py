@@ -34,7 +34,9 @@ STRICT_BUDGET = 5.0  # CPU seconds one strict check may spend in math-verify, al
 REFERENCE_LIMIT = 10.0  # CPU seconds for one MathRuler or math-verify call (MathRuler has no limit
 #                         of its own, math-verify 5 s wall-clock per parse and per comparison)
 _OR = re.compile(r"\bor\b", re.I)
-_NEGATED = re.compile(r"\b(?:not|no|never|neither|nor|cannot|isn't|aren't|doesn't|don't|won't|wouldn't)\b|n't\b", re.I)
+_NEGATED = re.compile(
+    r"\b(?:not|no|never|neither|nor|cannot|isn't|aren't|doesn't|don't|won't|wouldn't)\b|n't\b", re.I
+)
 
 
 def strict(text: str, sample: Sample) -> Verdict:
