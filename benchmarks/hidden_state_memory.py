@@ -22,7 +22,7 @@ def measure(model_dir: str, mode: str, batch: int, seq: int) -> dict:
     import torch
     from transformers import AutoModelForImageTextToText
 
-    from vgpo_train.focus import focus_scores
+    from vgpo_eval.focus import focus_scores
     from vgpo_train.trainer import final_norm
 
     model = AutoModelForImageTextToText.from_pretrained(model_dir).eval()

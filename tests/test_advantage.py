@@ -17,6 +17,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from vgpo_eval.focus import focus_scores, normalise, visual_prototype  # noqa: E402
 from vgpo_train.advantage import (  # noqa: E402
     grpo_advantages,
     inter_weights,
@@ -26,7 +27,6 @@ from vgpo_train.advantage import (  # noqa: E402
     token_advantages_with_stats,
     visual_gate,
 )
-from vgpo_train.focus import focus_scores, normalise, visual_prototype  # noqa: E402
 
 SWITCHES = list(itertools.product([False, True], repeat=4))
 MODES = ["linear", "exponential", "step"]

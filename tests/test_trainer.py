@@ -139,7 +139,7 @@ def test_the_reference_runs_learning_rate_is_constant(tmp_path):
 def test_focus_maths_is_float32_inside_bf16_autocast():
     import torch
 
-    from vgpo_train.focus import focus_scores
+    from vgpo_eval.focus import focus_scores
 
     g = torch.Generator().manual_seed(0)
     hidden = torch.randn(3, 40, 64, generator=g)  # (B, S, H)

@@ -141,6 +141,34 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     demo.add_argument("--out", type=Path, default=Path("runs/demo"), help="where the model, data and run go (default: %(default)s)")  # fmt: skip
     demo.add_argument("--n", type=_positive, default=3, help="items per task (default: %(default)s)")
+    focus = commands.add_parser(
+        "focus", help="visual focus of a run's responses by position in the response (temporal forgetting)",
+        description="Teacher-forced forward of each scored response of a run: per-token VGPO focus (cosine of the "
+        "last-layer state with the image tokens' mean state), binned by relative position, split by correct and "
+        "incorrect; writes focus.json, focus.csv, focus.png and a report.md section. --compare overlays runs.",
+    )  # fmt: skip
+    focus.add_argument("--run", type=_existing_dir, help="the run folder whose responses are analysed")
+    focus.add_argument("--model", help="the model that generated them (hub id or folder; default: the run's)")
+    focus.add_argument("--out", type=Path, help="output folder (default: RUN/focus)")
+    focus.add_argument(
+        "--protocol",
+        choices=sorted(PROTOCOLS),
+        default="strict",
+        help="correct/incorrect by (default: %(default)s)",
+    )
+    focus.add_argument("--limit", type=_positive, help="at most this many items per task")
+    focus.add_argument(
+        "--threshold",
+        type=float,
+        default=0.2,
+        help="focus above this counts as looking at the image (default: %(default)s)",
+    )
+    focus.add_argument(
+        "--compare",
+        type=_existing_dir,
+        nargs="+",
+        help="focus output folders to overlay in one figure (into --out)",
+    )
     status = commands.add_parser(
         "status", help="per task: items done, failed and missing (with the owning shard)"
     )

@@ -312,5 +312,54 @@ def status(args: argparse.Namespace) -> int:
     return 1 if incomplete else 0
 
 
+def focus(args: argparse.Namespace) -> int:
+    """`vgpo-eval focus`: analyse a run's responses, or overlay several analyses (--compare)."""
+    from vgpo_eval import analysis
+
+    if args.compare:
+        if args.out is None:
+            return _error("--compare needs --out FOLDER for the overlaid figure")
+        runs = []
+        for folder in args.compare:
+            path = folder / "focus.json"
+            if not path.exists():
+                return _error(
+                    f"{folder} holds no focus.json: run `vgpo-eval focus --run RUN --out {folder}` first"
+                )
+            data = json.loads(path.read_text(encoding="utf-8"))
+            runs.append((f"{data['model']} ({folder.name})", data["tasks"]))
+        args.out.mkdir(parents=True, exist_ok=True)
+        analysis.plot(runs, args.out / "focus_compare.png")
+        print(f"written: {args.out / 'focus_compare.png'}")
+        return 0
+    if args.run is None:
+        return _error("give --run RUN (a run folder made by `vgpo-eval run`), or --compare FOCUS_DIRS")
+    config = (
+        json.loads((args.run / "config.json").read_text(encoding="utf-8"))
+        if (args.run / "config.json").exists()
+        else {}
+    )
+    model = args.model or config.get("run", {}).get("model")
+    if model is None:
+        return _error(f"{args.run} records no model: give --model")
+    if not any(args.run.glob(f"*.scored.{args.protocol}.jsonl")):
+        return _error(
+            f"{args.run} is not scored under {args.protocol}: vgpo-eval score --run {args.run} --protocol {args.protocol}"
+        )
+    out = args.out or args.run / "focus"
+    items = analysis.analyse_run(args.run, model, out, args.protocol, args.limit)
+    summary = analysis.write_outputs(items, out, model, args.threshold)
+    failed = sum(1 for line in items.read_text(encoding="utf-8").splitlines() if '"error"' in line)
+    report = args.run / "report.md"
+    if report.exists():
+        text = report.read_text(encoding="utf-8").split("\n## Visual focus", 1)[0].rstrip() + "\n\n"
+        report.write_text(text + analysis.markdown(summary), encoding="utf-8")
+    print(analysis.markdown(summary))
+    print(f"written: {out / 'focus.json'}, {out / 'focus.csv'}, {out / 'focus.png'}")
+    if failed:
+        print(f"{failed} response(s) could not be analysed (their errors are in {items})", file=sys.stderr)
+    return 0
+
+
 COMMANDS = {"run": run, "score": score, "check": check, "list": list_tasks, "export-lmms-eval": export_lmms_eval,
-            "table": table, "show": show, "status": status}  # fmt: skip
+            "table": table, "show": show, "status": status, "focus": focus}  # fmt: skip

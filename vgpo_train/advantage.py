@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from vgpo_train.focus import focus_scores, normalise
+from vgpo_eval.focus import focus_scores, normalise
 
 COMPENSATIONS = {
     "linear": lambda p, config: config.beta * p,

@@ -29,9 +29,9 @@ from typing import Any
 import torch
 from trl import GRPOConfig, GRPOTrainer
 
+from vgpo_eval.focus import focus_scores
 from vgpo_train.advantage import group_index, group_mean, token_advantages_from_scores
 from vgpo_train.config import VGPOConfig
-from vgpo_train.focus import focus_scores
 
 
 def grpo_args(config: VGPOConfig, output_dir: str, world_size: int = 1, **overrides: Any) -> GRPOConfig:

@@ -2,7 +2,8 @@
 
 The prototype of a sequence is the mean last-layer hidden state over its image tokens; the focus of a
 response token is the cosine between its hidden state and that prototype, min-max normalised over the
-valid response tokens of the whole batch. Used by `vgpo_train.advantage.token_advantages`.
+valid response tokens of the whole batch. Shared by the trainer (`vgpo_train.advantage`) and the
+analysis of a run's responses, so the number a run logs and the number an analysis shows are one formula.
 
     s = focus_scores(last_hidden, image_mask, response_mask)      # (B, T)
     w = normalise(s, response_mask & image_mask.any(1, keepdim=True))

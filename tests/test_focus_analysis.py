@@ -1,0 +1,86 @@
+"""`vgpo-eval focus`: per-token focus from a hook equals the formula on output_hidden_states; binning;
+the command end to end on a run, resumable, and --compare."""
+
+import json
+
+import pytest
+
+from vgpo_eval.analysis import aggregate, bin_means, late_early, response_focus
+from vgpo_eval.cli import main
+from vgpo_tasks import synthetic
+
+
+def test_binning_by_relative_position():
+    assert bin_means([1.0, 2.0, 3.0, 4.0], bins=2) == [1.5, 3.5]
+    assert bin_means([5.0], bins=4) == [5.0, None, None, None]
+    assert bin_means([0.0, 1.0, 2.0, 3.0, 4.0, 5.0], bins=3) == [0.5, 2.5, 4.5]
+    assert late_early([1.0, 1.0, 1.0, 0.5, 0.5, 0.5]) == 0.5 and late_early([1.0, 2.0]) is None
+    summary = aggregate([{"task": "t", "correct": True, "scores": [0.1, 0.3]},
+                         {"task": "t", "correct": True, "scores": [0.3, 0.5]}], bins=2, threshold=0.2)  # fmt: skip
+    group = summary["t"]["correct"]
+    assert (
+        group["n"] == 2
+        and group["mean"] == pytest.approx([0.2, 0.4])
+        and group["std"] == pytest.approx([0.1, 0.1])
+    )
+    assert group["sparsity"] == 0.75
+
+
+def test_hooked_focus_equals_the_formula_on_output_hidden_states(tiny_model_dir, tmp_path):
+    import torch
+    from PIL import Image
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from vgpo_eval.focus import focus_scores
+    from vgpo_eval.prompts import render
+    from vgpo_eval.types import Sample
+
+    processor = AutoProcessor.from_pretrained(tiny_model_dir)
+    model = AutoModelForImageTextToText.from_pretrained(tiny_model_dir).eval()
+    Image.new("RGB", (90, 60), (200, 30, 90)).save(tmp_path / "a.png")
+    sample = Sample("t/1", "t", "How many?", "3", images=(str(tmp_path / "a.png"),))
+    images = [Image.open(tmp_path / "a.png").convert("RGB")]
+    prompt = render(processor, sample, "lookback", images)
+    response = "<think>three</think> \\boxed{3}"
+    got = response_focus(model, processor, prompt, images, response)
+    inputs = processor(text=[prompt], images=images, return_tensors="pt")
+    answer = processor.tokenizer(response, add_special_tokens=False, return_tensors="pt")["input_ids"]
+    ids = torch.cat([inputs["input_ids"], answer], dim=1)
+    extra = {k: v for k, v in inputs.items() if k not in ("input_ids", "attention_mask", "mm_token_type_ids")}
+    if "mm_token_type_ids" in inputs:
+        extra["mm_token_type_ids"] = torch.cat([inputs["mm_token_type_ids"], torch.zeros_like(answer)], dim=1)
+    with torch.no_grad():
+        hidden = model(
+            input_ids=ids, attention_mask=torch.ones_like(ids), output_hidden_states=True, **extra
+        ).hidden_states[-1]
+    image_mask = ids == model.config.image_token_id
+    image_mask[:, -answer.size(1) :] = False
+    expected = focus_scores(hidden, image_mask, torch.ones(1, answer.size(1), dtype=torch.bool))[0]
+    assert len(got) == answer.size(1) and torch.allclose(torch.tensor(got), expected, atol=1e-6)
+    assert max(got) - min(got) > 1e-4  # the scores vary along the response
+
+
+def test_focus_command_on_a_run_then_compare(tiny_model_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("VGPO_CACHE", str(tmp_path / "cache"))
+    data = synthetic.write(tmp_path / "data", ["counting", "mathvista"], n=3)
+    run = tmp_path / "run"
+    assert main(["run", "--tasks", "counting,mathvista", "--model", str(tiny_model_dir), "--backend", "hf",
+                 "--source", "local", "--data-dir", str(data), "--out", str(run), "--max-new-tokens", "12"]) == 0  # fmt: skip
+    assert main(["focus", "--run", str(run)]) == 0
+    out = run / "focus"
+    summary = json.loads((out / "focus.json").read_text())["tasks"]
+    assert set(summary) == {"counting", "mathvista"}
+    assert all(len(group["mean"]) == 20 for groups in summary.values() for group in groups.values())
+    assert (out / "focus.png").read_bytes()[:4] == b"\x89PNG"
+    assert "## Visual focus" in (run / "report.md").read_text()
+    lines = (out / "focus.items.jsonl").read_text().splitlines()
+    assert len(lines) == 6 and all("scores" in json.loads(line) for line in lines)
+    assert main(["focus", "--run", str(run)]) == 0  # resumes: nothing is analysed twice
+    assert len((out / "focus.items.jsonl").read_text().splitlines()) == 6
+    other = tmp_path / "other"
+    assert main(["focus", "--run", str(run), "--out", str(other), "--limit", "1"]) == 0
+    assert main(["focus", "--compare", str(out), str(other), "--out", str(tmp_path / "cmp")]) == 0
+    assert (tmp_path / "cmp" / "focus_compare.png").read_bytes()[:4] == b"\x89PNG"
+    capsys.readouterr()
+    assert main(["focus", "--compare", str(tmp_path / "data")]) == 2
+    assert "--compare needs --out" in capsys.readouterr().err
