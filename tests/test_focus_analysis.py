@@ -84,3 +84,13 @@ def test_focus_command_on_a_run_then_compare(tiny_model_dir, tmp_path, monkeypat
     capsys.readouterr()
     assert main(["focus", "--compare", str(tmp_path / "data")]) == 2
     assert "--compare needs --out" in capsys.readouterr().err
+
+
+def test_focus_without_a_run_generates_first(tiny_model_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("VGPO_CACHE", str(tmp_path / "cache"))
+    data = synthetic.write(tmp_path / "data", ["counting"], n=2)
+    out = tmp_path / "focus"
+    assert main(["focus", "--model", str(tiny_model_dir), "--tasks", "counting", "--source", "local",
+                 "--data-dir", str(data), "--backend", "hf", "--max-new-tokens", "8", "--out", str(out)]) == 0  # fmt: skip
+    assert (out / "run" / "counting.scored.strict.jsonl").exists()
+    assert set(json.loads((out / "focus.json").read_text())["tasks"]) == {"counting"}

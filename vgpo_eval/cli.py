@@ -54,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     check_run_args(parser.commands.choices.get(args.command, parser), args)
     try:
+        if args.command == "focus" and args.run is None and args.compare is None and args.model:
+            args.run = _generate_for_focus(args, main)
+            if args.run is None:
+                return 2
         if args.command == "demo":
             code = main(commands.demo_run_argv(args))
             if code in (0, 1):
@@ -66,6 +70,17 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+
+
+def _generate_for_focus(args: argparse.Namespace, run_main) -> Path | None:
+    """`focus` without --run: generate and score first, as `run` does, into OUT/run (None if that failed)."""
+    out = (args.out or Path("runs/focus")) / "run"
+    argv = ["run", "--tasks", args.tasks, "--model", args.model, "--source", args.source, "--backend", args.backend,
+            "--out", str(out), "--max-new-tokens", str(args.max_new_tokens), "--protocols", args.protocol]  # fmt: skip
+    argv += ["--data-dir", str(args.data_dir)] if args.data_dir else []
+    argv += ["--limit", str(args.limit)] if args.limit else []
+    args.out = args.out or Path("runs/focus")
+    return out if run_main(argv) in (0, 1) else None
 
 
 def entry() -> None:
@@ -147,8 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
         "last-layer state with the image tokens' mean state), binned by relative position, split by correct and "
         "incorrect; writes focus.json, focus.csv, focus.png and a report.md section. --compare overlays runs.",
     )  # fmt: skip
-    focus.add_argument("--run", type=_existing_dir, help="the run folder whose responses are analysed")
-    focus.add_argument("--model", help="the model that generated them (hub id or folder; default: the run's)")
+    focus.add_argument("--run", type=_existing_dir,
+                       help="the run folder whose responses are analysed (without it: generate first, as `run` does, "
+                       "with --model, --tasks, --source ..., into OUT/run)")  # fmt: skip
+    focus.add_argument("--model", help="the model (hub id or folder; default with --run: the run's)")
     focus.add_argument("--out", type=Path, help="output folder (default: RUN/focus)")
     focus.add_argument(
         "--protocol",
@@ -156,7 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="strict",
         help="correct/incorrect by (default: %(default)s)",
     )
-    focus.add_argument("--limit", type=_positive, help="at most this many items per task")
+    _data_arguments(focus)
+    focus.add_argument(
+        "--backend", choices=BACKENDS, default="auto", help="for generating first (default: %(default)s)"
+    )
+    focus.add_argument(
+        "--max-new-tokens", type=_positive, default=2048, help="for generating first (default: %(default)s)"
+    )
     focus.add_argument(
         "--threshold",
         type=float,
