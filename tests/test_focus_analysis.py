@@ -81,6 +81,13 @@ def test_focus_command_on_a_run_then_compare(tiny_model_dir, tmp_path, monkeypat
     assert main(["focus", "--run", str(run), "--out", str(other), "--limit", "1"]) == 0
     assert main(["focus", "--compare", str(out), str(other), "--out", str(tmp_path / "cmp")]) == 0
     assert (tmp_path / "cmp" / "focus_compare.png").read_bytes()[:4] == b"\x89PNG"
+    attention = tmp_path / "attention"
+    assert (
+        main(["focus", "--run", str(run), "--out", str(attention), "--measure", "attention", "--limit", "1"])
+        == 0
+    )
+    groups = json.loads((attention / "focus.json").read_text())["tasks"]["counting"].values()
+    assert all(len(g["attention_mean"]) == 20 for g in groups)
     capsys.readouterr()
     assert main(["focus", "--compare", str(tmp_path / "data")]) == 2
     assert "--compare needs --out" in capsys.readouterr().err
@@ -94,3 +101,29 @@ def test_focus_without_a_run_generates_first(tiny_model_dir, tmp_path, monkeypat
                  "--data-dir", str(data), "--backend", "hf", "--max-new-tokens", "8", "--out", str(out)]) == 0  # fmt: skip
     assert (out / "run" / "counting.scored.strict.jsonl").exists()
     assert set(json.loads((out / "focus.json").read_text())["tasks"]) == {"counting"}
+
+
+def test_attention_share_on_the_image(tiny_model_dir, tmp_path):
+    """--measure attention: each response token's attention mass on the image tokens, a share in [0, 1],
+    averaged over the chosen layers and the heads; the focus scores are the same as without it."""
+    import torch
+    from PIL import Image
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from vgpo_eval.prompts import render
+    from vgpo_eval.types import Sample
+
+    processor = AutoProcessor.from_pretrained(tiny_model_dir)
+    eager = AutoModelForImageTextToText.from_pretrained(tiny_model_dir, attn_implementation="eager").eval()
+    Image.new("RGB", (90, 60), (20, 130, 90)).save(tmp_path / "a.png")
+    images = [Image.open(tmp_path / "a.png").convert("RGB")]
+    prompt = render(
+        processor, Sample("t/1", "t", "How many?", "3", images=(str(tmp_path / "a.png"),)), "lookback", images
+    )
+    focus, share = response_focus(eager, processor, prompt, images, "three \\boxed{3}", layers=[0, -1])
+    plain = response_focus(eager, processor, prompt, images, "three \\boxed{3}")
+    assert len(share) == len(focus) and all(0.0 <= x <= 1.0 for x in share)
+    assert torch.allclose(torch.tensor(focus), torch.tensor(plain), atol=1e-6)
+    first = response_focus(eager, processor, prompt, images, "three \\boxed{3}", layers=[0])[1]
+    last = response_focus(eager, processor, prompt, images, "three \\boxed{3}", layers=[-1])[1]
+    assert torch.allclose(torch.tensor(share), (torch.tensor(first) + torch.tensor(last)) / 2, atol=1e-6)

@@ -45,12 +45,13 @@ def late_early(scores: list[float]) -> float | None:
 def aggregate(items: list[dict], bins: int = BINS, threshold: float = 0.2) -> dict[str, Any]:
     """Per task and correctness: the binned curve (mean and std across responses), late/early, sparsity."""
     out: dict[str, Any] = {}
+    attention: dict[str, Any] = {}
     for item in items:
         if item.get("scores"):
-            group = out.setdefault(item["task"], {}).setdefault(
-                "correct" if item["correct"] else "incorrect", []
-            )
-            group.append(item["scores"])
+            label = "correct" if item["correct"] else "incorrect"
+            out.setdefault(item["task"], {}).setdefault(label, []).append(item["scores"])
+            if item.get("attention"):
+                attention.setdefault(item["task"], {}).setdefault(label, []).append(item["attention"])
     summary: dict[str, Any] = {}
     for task, groups in out.items():
         summary[task] = {}
@@ -69,11 +70,22 @@ def aggregate(items: list[dict], bins: int = BINS, threshold: float = 0.2) -> di
                 "late_early": sum(ratios) / len(ratios) if ratios else None,
                 "sparsity": sum(s > threshold for s in tokens) / len(tokens),
             }  # fmt: skip
+            shares = attention.get(task, {}).get(label)
+            if shares:  # --measure attention: the share of attention mass on the image, by position
+                curves = [bin_means(x, bins) for x in shares]
+                summary[task][label]["attention_mean"] = [
+                    (sum(v) / len(v)) if (v := [c[k] for c in curves if c[k] is not None]) else None
+                    for k in range(bins)
+                ]
     return summary
 
 
-def response_focus(model: Any, processor: Any, prompt: str, images: list, response: str) -> list[float]:
-    """Raw focus of each response token: one teacher-forced forward of prompt + response."""
+def response_focus(
+    model: Any, processor: Any, prompt: str, images: list, response: str, layers: list[int] | None = None
+) -> list[float] | tuple[list[float], list[float]]:
+    """Raw focus of each response token: one teacher-forced forward of prompt + response. With `layers`
+    (the model loaded with eager attention), also each token's share of attention mass on the image
+    tokens, averaged over those layers and the heads: (focus, attention)."""
     import torch
 
     from vgpo_eval.focus import focus_scores
@@ -94,15 +106,29 @@ def response_focus(model: Any, processor: Any, prompt: str, images: list, respon
     handle = norm.register_forward_hook(lambda module, args, output: captured.append(output.detach()))
     try:
         with torch.no_grad():
-            model(**{k: v.to(model.device) for k, v in inputs.items()}, use_cache=False)
+            output = model(**{k: v.to(model.device) for k, v in inputs.items()}, use_cache=False,
+                           output_attentions=layers is not None)  # fmt: skip
     finally:
         handle.remove()
     response_mask = torch.ones(1, answer.size(1), dtype=torch.bool)  # (1, T)
-    return focus_scores(captured[0].cpu(), image_mask, response_mask)[0].tolist()
+    focus = focus_scores(captured[0].cpu(), image_mask, response_mask)[0].tolist()
+    if layers is None:
+        return focus
+    steps = answer.size(1)
+    shares = [
+        output.attentions[layer][0, :, -steps:, :].float().cpu()[:, :, image_mask[0]].sum(-1).mean(0)  # (T,)
+        for layer in layers
+    ]
+    return focus, (sum(shares) / len(shares)).tolist()
 
 
 def analyse_run(
-    run_dir: Path, model_dir: str, out: Path, protocol: str = "strict", limit: int | None = None
+    run_dir: Path,
+    model_dir: str,
+    out: Path,
+    protocol: str = "strict",
+    limit: int | None = None,
+    layers: list[int] | None = None,
 ) -> Path:
     """Focus of every scored response of a run (appending to out/focus.items.jsonl); returns that file."""
     import torch
@@ -119,7 +145,8 @@ def analyse_run(
     done = {(r["id"], r["index"]) for r in _read(items_path)}
     processor = AutoProcessor.from_pretrained(model_dir)
     dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
-    model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=dtype).eval()
+    eager = {"attn_implementation": "eager"} if layers is not None else {}  # attention weights need eager
+    model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=dtype, **eager).eval()
     if torch.cuda.is_available():
         model = model.cuda()
     todo = []
@@ -142,7 +169,11 @@ def analyse_run(
                 if not images:
                     raise ValueError("the prompt has no image: no visual focus to measure")
                 prompt = render(processor, sample, decoding["prompt"], images)
-                record["scores"] = response_focus(model, processor, prompt, images, response.text)
+                measured = response_focus(model, processor, prompt, images, response.text, layers)
+                if layers is None:
+                    record["scores"] = measured
+                else:
+                    record["scores"], record["attention"] = measured
             except Exception as exc:  # noqa: BLE001 - one bad item is recorded, not a crash
                 record["error"] = f"{type(exc).__name__}: {exc}"[:300]
             sink.write(json.dumps(record) + "\n")

@@ -173,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
         default="strict",
         help="correct/incorrect by (default: %(default)s)",
     )
+    focus.add_argument("--measure", choices=("focus", "attention"), default="focus",
+                       help="attention: also each token's share of attention mass on the image tokens (eager attention)")  # fmt: skip
+    focus.add_argument("--layers", default="-1",
+                       help="with --measure attention: comma-separated layer indices, averaged (default: -1, the last)")  # fmt: skip
     _data_arguments(focus)
     focus.add_argument(
         "--backend", choices=BACKENDS, default="auto", help="for generating first (default: %(default)s)"

@@ -347,7 +347,11 @@ def focus(args: argparse.Namespace) -> int:
             f"{args.run} is not scored under {args.protocol}: vgpo-eval score --run {args.run} --protocol {args.protocol}"
         )
     out = args.out or args.run / "focus"
-    items = analysis.analyse_run(args.run, model, out, args.protocol, args.limit)
+    try:
+        layers = [int(x) for x in args.layers.split(",")] if args.measure == "attention" else None
+    except ValueError:
+        return _error(f"--layers {args.layers!r}: give comma-separated layer indices, e.g. -1 or 0,-1")
+    items = analysis.analyse_run(args.run, model, out, args.protocol, args.limit, layers)
     summary = analysis.write_outputs(items, out, model, args.threshold)
     failed = sum(1 for line in items.read_text(encoding="utf-8").splitlines() if '"error"' in line)
     report = args.run / "report.md"
