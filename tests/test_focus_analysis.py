@@ -127,3 +127,35 @@ def test_attention_share_on_the_image(tiny_model_dir, tmp_path):
     first = response_focus(eager, processor, prompt, images, "three \\boxed{3}", layers=[0])[1]
     last = response_focus(eager, processor, prompt, images, "three \\boxed{3}", layers=[-1])[1]
     assert torch.allclose(torch.tensor(share), (torch.tensor(first) + torch.tensor(last)) / 2, atol=1e-6)
+
+
+def test_a_batch_gives_each_item_its_own_scores(tiny_model_dir, tmp_path):
+    """Left-padded batches (prompts and responses of different lengths, different images) score each
+    item as one forward of that item alone does."""
+    import torch
+    from PIL import Image
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from vgpo_eval.analysis import batch_focus
+    from vgpo_eval.prompts import render
+    from vgpo_eval.types import Sample
+
+    processor = AutoProcessor.from_pretrained(tiny_model_dir)
+    model = AutoModelForImageTextToText.from_pretrained(tiny_model_dir).eval()
+    items = []
+    for k, (size, question, response) in enumerate([((90, 60), "How many?", "three \\boxed{3}"),
+                                                     ((56, 112), "Which is larger, the red or the blue one?", "red"),
+                                                     ((120, 120), "x?", "<think>long reasoning here</think> 7")]):  # fmt: skip
+        Image.new("RGB", size, (40 * k, 90, 200)).save(tmp_path / f"{k}.png")
+        images = [Image.open(tmp_path / f"{k}.png").convert("RGB")]
+        prompt = render(
+            processor,
+            Sample(f"t/{k}", "t", question, "1", images=(str(tmp_path / f"{k}.png"),)),
+            "lookback",
+            images,
+        )
+        items.append((prompt, images, response))
+    batched = batch_focus(model, processor, items)
+    for (prompt, images, response), got in zip(items, batched, strict=True):
+        alone = response_focus(model, processor, prompt, images, response)
+        assert len(got) == len(alone) and torch.allclose(torch.tensor(got), torch.tensor(alone), atol=1e-4)

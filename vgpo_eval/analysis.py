@@ -122,6 +122,52 @@ def response_focus(
     return focus, (sum(shares) / len(shares)).tolist()
 
 
+def batch_focus(model: Any, processor: Any, items: list[tuple[str, list, str]]) -> list[list[float]]:
+    """`response_focus` of several (prompt, images, response) at once: sequences left-padded to one
+    length, so every response ends at the last position; one forward for the batch."""
+    import torch
+
+    from vgpo_eval.focus import focus_scores
+
+    rows, pixels, grids, lengths = [], [], [], []
+    for prompt, images, response in items:
+        encoded = processor(text=[prompt], images=images or None, return_tensors="pt")
+        answer = processor.tokenizer(response, add_special_tokens=False, return_tensors="pt")["input_ids"][0]
+        types = encoded.get("mm_token_type_ids")
+        rows.append((torch.cat([encoded["input_ids"][0], answer]),
+                     None if types is None else torch.cat([types[0], torch.zeros_like(answer, dtype=types.dtype)])))  # fmt: skip
+        pixels += [encoded["pixel_values"]] if "pixel_values" in encoded else []
+        grids += [encoded["image_grid_thw"]] if "image_grid_thw" in encoded else []
+        lengths.append(answer.numel())
+    width, steps = max(ids.numel() for ids, _ in rows), max(lengths)
+    pad = processor.tokenizer.pad_token_id or 0
+    input_ids = torch.full((len(rows), width), pad, dtype=torch.long)  # (B, S) left-padded
+    attention = torch.zeros_like(input_ids)  # (B, S)
+    types = torch.zeros_like(input_ids) if rows[0][1] is not None else None
+    for i, (ids, row_types) in enumerate(rows):
+        input_ids[i, width - ids.numel() :], attention[i, width - ids.numel() :] = ids, 1
+        if types is not None:
+            types[i, width - ids.numel() :] = row_types
+    inputs = {"input_ids": input_ids, "attention_mask": attention}
+    inputs |= {"mm_token_type_ids": types} if types is not None else {}
+    inputs |= {"pixel_values": torch.cat(pixels), "image_grid_thw": torch.cat(grids)} if pixels else {}
+    response_mask = torch.zeros(len(rows), steps, dtype=torch.bool)  # (B, T) right-aligned responses
+    image_mask = input_ids == model.config.image_token_id  # (B, S)
+    for i, length in enumerate(lengths):
+        response_mask[i, steps - length :] = True
+        image_mask[i, width - length :] = False  # only the prompt's image tokens
+    captured = []
+    norm = model.model.language_model.norm if hasattr(model.model, "language_model") else model.model.norm
+    handle = norm.register_forward_hook(lambda module, args, output: captured.append(output.detach()))
+    try:
+        with torch.no_grad():
+            model(**{k: v.to(model.device) for k, v in inputs.items()}, use_cache=False)
+    finally:
+        handle.remove()
+    scores = focus_scores(captured[0].cpu(), image_mask, response_mask)  # (B, T)
+    return [scores[i, steps - length :].tolist() if length else [] for i, length in enumerate(lengths)]
+
+
 def analyse_run(
     run_dir: Path,
     model_dir: str,
@@ -129,6 +175,7 @@ def analyse_run(
     protocol: str = "strict",
     limit: int | None = None,
     layers: list[int] | None = None,
+    batch_size: int = 8,
 ) -> Path:
     """Focus of every scored response of a run (appending to out/focus.items.jsonl); returns that file."""
     import torch
@@ -161,24 +208,55 @@ def analyse_run(
         todo += [(task, s, responses[(s.id, i)], verdicts.get((s.id, i)))
                  for s in samples for i in range(decoding["samples"])
                  if (s.id, i) in responses and responses[(s.id, i)].error is None and (s.id, i) not in done]  # fmt: skip
-    with open(items_path, "a", encoding="utf-8") as sink:
-        for task, sample, response, correct in tqdm(todo, desc="focus", unit="resp"):
-            record = {"id": sample.id, "index": response.index, "task": task, "correct": correct}
-            try:
-                images = load_images(sample, decoding["min_pixels"], decoding["max_pixels"])
-                if not images:
-                    raise ValueError("the prompt has no image: no visual focus to measure")
-                prompt = render(processor, sample, decoding["prompt"], images)
-                measured = response_focus(model, processor, prompt, images, response.text, layers)
-                if layers is None:
-                    record["scores"] = measured
-                else:
-                    record["scores"], record["attention"] = measured
-            except Exception as exc:  # noqa: BLE001 - one bad item is recorded, not a crash
-                record["error"] = f"{type(exc).__name__}: {exc}"[:300]
-            sink.write(json.dumps(record) + "\n")
+    with (
+        open(items_path, "a", encoding="utf-8") as sink,
+        tqdm(total=len(todo), desc="focus", unit="resp") as bar,
+    ):
+        for start in range(0, len(todo), batch_size if layers is None else 1):
+            chunk = todo[start : start + (batch_size if layers is None else 1)]
+            records, ready = [], []
+            for task, sample, response, correct in chunk:
+                record = {"id": sample.id, "index": response.index, "task": task, "correct": correct}
+                try:
+                    images = load_images(sample, decoding["min_pixels"], decoding["max_pixels"])
+                    if not images:
+                        raise ValueError("the prompt has no image: no visual focus to measure")
+                    ready.append(
+                        (
+                            record,
+                            (render(processor, sample, decoding["prompt"], images), images, response.text),
+                        )
+                    )
+                except Exception as exc:  # noqa: BLE001 - one bad item is recorded, not a crash
+                    record["error"] = f"{type(exc).__name__}: {exc}"[:300]
+                records.append(record)
+            _measure(model, processor, ready, layers)
+            sink.writelines(json.dumps(record) + "\n" for record in records)
             sink.flush()
+            bar.update(len(chunk))
     return items_path
+
+
+def _measure(model: Any, processor: Any, ready: list[tuple[dict, tuple]], layers: list[int] | None) -> None:
+    """Fill each record's scores (and attention): one batched forward, or item by item if that fails."""
+    if layers is None and len(ready) > 1:
+        try:
+            for (record, _), scores in zip(
+                ready, batch_focus(model, processor, [item for _, item in ready]), strict=True
+            ):
+                record["scores"] = scores
+            return
+        except Exception:  # noqa: BLE001 - find the item that breaks the batch, one at a time
+            pass
+    for record, (prompt, images, text) in ready:
+        try:
+            measured = response_focus(model, processor, prompt, images, text, layers)
+            if layers is None:
+                record["scores"] = measured
+            else:
+                record["scores"], record["attention"] = measured
+        except Exception as exc:  # noqa: BLE001 - one bad item is recorded, not a crash
+            record["error"] = f"{type(exc).__name__}: {exc}"[:300]
 
 
 def write_outputs(items_path: Path, out: Path, model: str, threshold: float = 0.2) -> dict[str, Any]:

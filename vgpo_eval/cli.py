@@ -177,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="attention: also each token's share of attention mass on the image tokens (eager attention)")  # fmt: skip
     focus.add_argument("--layers", default="-1",
                        help="with --measure attention: comma-separated layer indices, averaged (default: -1, the last)")  # fmt: skip
+    focus.add_argument(
+        "--batch-size", type=_positive, default=8, help="responses per forward pass (default: %(default)s)"
+    )
     _data_arguments(focus)
     focus.add_argument(
         "--backend", choices=BACKENDS, default="auto", help="for generating first (default: %(default)s)"

@@ -351,7 +351,7 @@ def focus(args: argparse.Namespace) -> int:
         layers = [int(x) for x in args.layers.split(",")] if args.measure == "attention" else None
     except ValueError:
         return _error(f"--layers {args.layers!r}: give comma-separated layer indices, e.g. -1 or 0,-1")
-    items = analysis.analyse_run(args.run, model, out, args.protocol, args.limit, layers)
+    items = analysis.analyse_run(args.run, model, out, args.protocol, args.limit, layers, args.batch_size)
     summary = analysis.write_outputs(items, out, model, args.threshold)
     failed = sum(1 for line in items.read_text(encoding="utf-8").splitlines() if '"error"' in line)
     report = args.run / "report.md"
