@@ -290,3 +290,38 @@ def test_the_demo_says_why_nothing_changed():
 
     assert "no step ran" in summary([])
     assert "every group was all right or all wrong" in summary([{"grad_norm": 0.0, "reward": 1.0}])
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_groups_split_across_processes_get_the_one_process_advantages(tmp_path, processes):
+    """Two CPU processes (gloo) whose groups are split between them give the advantages that one
+    process computes on the whole batch, row for row, whatever each process's padding."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import torch
+
+    from vgpo_train.advantage import token_advantages_from_scores
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from two_process_advantages import ROWS, STEPS, fixed_batch
+
+    out = tmp_path / "advantages.json"
+    script = Path(__file__).parent / "two_process_advantages.py"
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(processes), "--cpu",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", str(script), str(out)]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = json.loads(out.read_text())
+    scores, lengths, rewards, ids = fixed_batch()
+    mask = torch.arange(STEPS)[None, :] < lengths[:, None]  # (ROWS, STEPS)
+    groups = torch.tensor([int(i[1:]) for i in ids])
+    expected, _ = token_advantages_from_scores(scores * mask, mask, torch.ones(ROWS, dtype=torch.bool), rewards, groups,
+                                               VGPOConfig(online_filter=False))  # fmt: skip
+    assert [i for i, _ in got] == list(range(ROWS))
+    for i, row in got:
+        n = int(lengths[i])
+        assert torch.allclose(torch.tensor(row[:n]), expected[i, :n], atol=1e-6), i
