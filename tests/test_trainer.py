@@ -294,7 +294,7 @@ def test_the_demo_says_why_nothing_changed():
 
 @pytest.mark.parametrize("processes", [1, 2])
 def test_groups_split_across_processes_get_the_one_process_advantages(tmp_path, processes):
-    """Two CPU processes (gloo) whose groups are split between them give the advantages that one
+    """Two CPU processes (torchrun, gloo) whose groups are split between them give the advantages that one
     process computes on the whole batch, row for row, whatever each process's padding."""
     import os
     import subprocess
@@ -310,11 +310,17 @@ def test_groups_split_across_processes_get_the_one_process_advantages(tmp_path, 
 
     out = tmp_path / "advantages.json"
     script = Path(__file__).parent / "two_process_advantages.py"
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(processes), "--cpu",
-           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", str(script), str(out)]  # fmt: skip
+    import socket
+
+    with socket.socket() as sock:  # a free port for the processes to meet on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes), "--master_addr", "127.0.0.1",
+           "--master_port", str(port), str(script), str(out)]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
+    assert f"of {processes}" in done.stderr  # really that many processes
     got = json.loads(out.read_text())
     scores, lengths, rewards, ids = fixed_batch()
     mask = torch.arange(STEPS)[None, :] < lengths[:, None]  # (ROWS, STEPS)

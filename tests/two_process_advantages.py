@@ -37,6 +37,7 @@ def fixed_batch():
 
 def main() -> None:
     acc = Accelerator(cpu=True)
+    print(f"process {acc.process_index} of {acc.num_processes}", file=sys.stderr)
     scores, lengths, rewards, ids = fixed_batch()
     per = ROWS // acc.num_processes
     rows = range(acc.process_index * per, (acc.process_index + 1) * per)

@@ -172,7 +172,9 @@ class VGPOTrainer(GRPOTrainer):
         acc = self.accelerator
         mask = output["completion_mask"].bool()  # (B, T)
         all_scores = acc.gather(acc.pad_across_processes(scores, dim=1))  # (B_all, T_max)
-        all_mask = acc.gather(acc.pad_across_processes(mask, dim=1))  # (B_all, T_max)
+        all_mask = acc.gather(
+            acc.pad_across_processes(mask.long(), dim=1)
+        ).bool()  # (B_all, T_max) as ints: gloo cannot gather bools
         all_images = acc.gather(has_image).bool()  # (B_all,)
         rewards = torch.nansum(
             self._rewards * self.reward_weights.to(self._rewards.device), dim=1
