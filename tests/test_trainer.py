@@ -331,3 +331,15 @@ def test_groups_split_across_processes_get_the_one_process_advantages(tmp_path, 
     for i, row in got:
         n = int(lengths[i])
         assert torch.allclose(torch.tensor(row[:n]), expected[i, :n], atol=1e-6), i
+
+
+def test_prompts_longer_than_the_limit_are_dropped_and_counted(tiny_model_dir, dataset):
+    from transformers import AutoProcessor
+
+    from vgpo_train.data import drop_overlong
+
+    processor = AutoProcessor.from_pretrained(tiny_model_dir)
+    kept, dropped = drop_overlong(dataset, processor, 10_000)
+    assert (len(kept), dropped) == (len(dataset), 0)
+    kept, dropped = drop_overlong(dataset, processor, 5)  # no prompt fits in 5 tokens
+    assert (len(kept), dropped) == (0, len(dataset))

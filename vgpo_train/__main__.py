@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     from vgpo_eval.checker.rewards import trl_reward
     from vgpo_eval.task import DataError
     from vgpo_tasks import TASKS
-    from vgpo_train.data import training_dataset
+    from vgpo_train.data import drop_overlong, training_dataset
     from vgpo_train.trainer import VGPOTrainer, grpo_args
 
     state = PartialState()
@@ -83,6 +83,14 @@ def main(argv: list[str] | None = None) -> int:
             config.min_pixels,
             config.max_pixels,
         )
+        from transformers import AutoProcessor
+
+        dataset, overlong = drop_overlong(
+            dataset, AutoProcessor.from_pretrained(args.model), config.max_prompt_length
+        )
+        if overlong and state.is_main_process:
+            print(f"{overlong} prompt(s) longer than --max-prompt-length {config.max_prompt_length} tokens "
+                  "(image tokens included) left out, as the reference run does", file=sys.stderr)  # fmt: skip
         extra = {"max_steps": args.max_steps, "use_vllm": args.use_vllm, "save_steps": args.save_steps,
                  "save_total_limit": args.save_total_limit, "report_to": args.report_to.split(",")}  # fmt: skip
         if args.use_vllm:

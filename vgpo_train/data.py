@@ -40,3 +40,15 @@ def training_dataset(task_name: str = "virl39k", source: str = "papo", data_dir:
     if not rows:
         raise DataError(f"{task_name}: no usable training rows ({len(skipped)} skipped): {skipped[:3]}")
     return datasets.Dataset.from_list(rows), skipped
+
+
+def drop_overlong(rows, processor, max_tokens: int):
+    """The rows whose prompt, image tokens included, fits in `max_tokens` (the reference drops longer
+    ones from the data), and how many were dropped."""
+
+    def length(row) -> int:
+        text = processor.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True)
+        return processor(text=[text], images=row["images"] or None, return_tensors="pt")["input_ids"].shape[1]
+
+    keep = [i for i, row in enumerate(rows) if length(row) <= max_tokens]
+    return rows.select(keep), len(rows) - len(keep)
