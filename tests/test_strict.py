@@ -337,6 +337,11 @@ ANSWER_FORMS = [
         True,
     ),
     ("There are 4 apples.", "C", SQ, False),  # 4 is option B, by value: never C
+    # a letter with Chinese punctuation, and a number in a Chinese sentence
+    ("答案：D。拿破仑于1815年战败", "D", SQ, True),
+    ("答案：C。拿破仑于1815年战败", "D", SQ, False),
+    ("图中共有6个苹果", "6", None, True),
+    ("图中共有7个苹果", "6", None, False),
     # an option letter with its reason
     ("The answer is C because the angles sum to 180.", "C", SQ, True),
     ("The answer is C because the angles sum to 180.", "B", SQ, False),

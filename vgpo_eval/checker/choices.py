@@ -25,7 +25,7 @@ _MULTI = re.compile(
 _COMPACT = re.compile(r"^[A-J]{2,}$")
 _NAMED = re.compile(rf"^(?i:option|choice|answer)\s*:?\s*{_LETTER}$")
 _PUNCTUATED = re.compile(
-    r"^(?:(?i:option|choice|answer)\s*:?\s*)?(?:\(\s*([A-J])\s*\)|([A-J])\s*[.:)\-])\s*(.+)$"
+    r"^(?:(?i:option|choice|answer)\s*:?\s*)?(?:[(（]\s*([A-J])\s*[)）]|([A-J])\s*[.:)\-。：、．])\s*(.+)$"
 )
 _SPACED = re.compile(r"^([A-J])\s+(.+)$")
 _TRAILING = re.compile(r"^(.+?)\s*\(\s*([A-J])\s*\)$")

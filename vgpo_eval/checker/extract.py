@@ -304,7 +304,9 @@ def _distill(span: str) -> str | None:
         return None  # "roughly 6 to 7 objects": a hedge, not an answer
     clauses = [c for c in re.split(r";|,\s", prose) if _VALUE.search(c)]
     values = _VALUE.findall(clauses[-1]) if clauses else []  # "ten objects; ..., seven remain": seven
-    words = re.findall(r"[A-Za-z]{2,}", re.sub(r"\\[A-Za-z]+", " ", prose))  # not \\frac
+    words = re.findall(
+        r"[A-Za-z]{2,}|[\u4e00-\u9fff]", re.sub(r"\\[A-Za-z]+", " ", prose)
+    )  # not \\frac; a CJK character is a word
     if values and len(words) >= 3:  # still a sentence: its value
         digits = [v for v in values if v[-1].isdigit()]  # "12 sequences meeting the three conditions": 12
         return (digits or values)[0].rstrip(",")
