@@ -64,6 +64,7 @@ _LEADING_LETTERS = re.compile(
     r"^(?i:both\s+|options?\s+|choices?\s+)?(\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)*)\s+"
     r"(?:is|are|belongs?|fits?|follows?|matches|match|satisf\w*|contains?|completes?)\b"  # not "I would"
 )
+_LETTER_CJK = re.compile(r"^[(（]?([A-J])[)）]?\s*[。：、．]")
 _LETTER_BECAUSE = re.compile(r"^\(?([A-J])\)?\s*,?\s+(?:because|since|as|given|for)\b")
 _MONEY_LAST = re.compile(r"\$\d[^$]*$")
 _DANGLING = re.compile(
@@ -278,6 +279,9 @@ def _distill(span: str) -> str | None:
     leading = _LEADING_LETTERS.match(span)
     if leading:  # "B and D belong to the green category", "Both A and B contain ..."
         return leading.group(1)
+    lettered = _LETTER_CJK.match(span)
+    if lettered:  # "D。拿破仑于1815年战败": the letter, then its explanation
+        return lettered.group(1)
     reasoned = _LETTER_BECAUSE.match(span)
     if reasoned:  # "B because the triangle is right", "(C), since ..."
         return reasoned.group(1)
