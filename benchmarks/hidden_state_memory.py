@@ -25,8 +25,7 @@ def measure(model_dir: str, mode: str, batch: int, seq: int) -> dict:
     import torch
     from transformers import AutoModelForImageTextToText
 
-    from vgpo_eval.focus import focus_scores
-    from vgpo_train.trainer import final_norm
+    from vgpo_eval.focus import final_norm, focus_scores
 
     cuda = torch.cuda.is_available()  # on a GPU the allocator's own peak is exact; on CPU, RSS is noisy
     model = AutoModelForImageTextToText.from_pretrained(model_dir).eval().to("cuda" if cuda else "cpu")

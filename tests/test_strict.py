@@ -11,6 +11,7 @@ from vgpo_eval.types import Sample
 SQ = ["3", "4", "5", "6"]
 SHAPES = ["Trapezoid", "Rhombus", "Circle", "Parallelogram"]
 FRACS = ["1/4", "3/8", "5/8", "3/4"]
+BARS = ["larger than", "equal to", "smaller than"]
 
 NUMBERS = [
     ("\\boxed{3.50}", "3.5", None, True),
@@ -305,30 +306,10 @@ ANSWER_FORMS = [
     ("The solution set is (2, +\\infty).", "x > 2", None, True),
     ("The solution set is (3, +\\infty).", "x > 2", None, False),
     # a final line that states an option's text in so many words
-    (
-        "Comparing the bars, the left one is smaller than the right one.",
-        "C",
-        ["larger than", "equal to", "smaller than"],
-        True,
-    ),
-    (
-        "Comparing the bars, the left one is smaller than the right one.",
-        "A",
-        ["larger than", "equal to", "smaller than"],
-        False,
-    ),
-    (
-        "The left one is not larger than the right one.",
-        "A",
-        ["larger than", "equal to", "smaller than"],
-        False,
-    ),
-    (
-        "Either larger than or smaller than, hard to say.",
-        "A",
-        ["larger than", "equal to", "smaller than"],
-        False,
-    ),
+    ("Comparing the bars, the left one is smaller than the right one.", "C", BARS, True),
+    ("Comparing the bars, the left one is smaller than the right one.", "A", BARS, False),
+    ("The left one is not larger than the right one.", "A", BARS, False),
+    ("Either larger than or smaller than, hard to say.", "A", BARS, False),
     ("So the shape must be a Rhombus or a Circle", "B", SHAPES, False),  # two options for one answer
     (
         "True: Alice is taller than Bob, and Carol is taller than Alice.",

@@ -88,7 +88,7 @@ def response_focus(
     tokens, averaged over those layers and the heads: (focus, attention)."""
     import torch
 
-    from vgpo_eval.focus import focus_scores
+    from vgpo_eval.focus import final_norm, focus_scores
 
     inputs = processor(text=[prompt], images=images or None, return_tensors="pt")
     answer = processor.tokenizer(response, add_special_tokens=False, return_tensors="pt")["input_ids"]
@@ -102,8 +102,9 @@ def response_focus(
     image_mask = inputs["input_ids"] == model.config.image_token_id  # (1, S)
     image_mask[:, -answer.size(1) :] = False  # only the prompt's image tokens
     captured = []
-    norm = model.model.language_model.norm if hasattr(model.model, "language_model") else model.model.norm
-    handle = norm.register_forward_hook(lambda module, args, output: captured.append(output.detach()))
+    handle = final_norm(model).register_forward_hook(
+        lambda module, args, output: captured.append(output.detach())
+    )
     try:
         with torch.no_grad():
             output = model(**{k: v.to(model.device) for k, v in inputs.items()}, use_cache=False,
@@ -127,7 +128,7 @@ def batch_focus(model: Any, processor: Any, items: list[tuple[str, list, str]]) 
     length, so every response ends at the last position; one forward for the batch."""
     import torch
 
-    from vgpo_eval.focus import focus_scores
+    from vgpo_eval.focus import final_norm, focus_scores
 
     rows, pixels, grids, lengths = [], [], [], []
     for prompt, images, response in items:
@@ -157,8 +158,9 @@ def batch_focus(model: Any, processor: Any, items: list[tuple[str, list, str]]) 
         response_mask[i, steps - length :] = True
         image_mask[i, width - length :] = False  # only the prompt's image tokens
     captured = []
-    norm = model.model.language_model.norm if hasattr(model.model, "language_model") else model.model.norm
-    handle = norm.register_forward_hook(lambda module, args, output: captured.append(output.detach()))
+    handle = final_norm(model).register_forward_hook(
+        lambda module, args, output: captured.append(output.detach())
+    )
     try:
         with torch.no_grad():
             model(**{k: v.to(model.device) for k, v in inputs.items()}, use_cache=False)

@@ -179,7 +179,8 @@ def report(run_dir: Path, protocols: list[str], workers: int | None, retry: str 
     if not any(run_dir.glob("*.samples.jsonl")):
         return _error(f"{run_dir} holds no run: no task's data could be loaded (see the lines above)")
     fresh = {p: score_run(run_dir, p, workers) for p in protocols}
-    reports = [fresh.get(p) or _saved(run_dir, p) for p in PROTOCOLS if p in fresh or _saved(run_dir, p)]
+    every = {p: fresh.get(p) or _saved(run_dir, p) for p in PROTOCOLS}  # each saved report read once
+    reports = [report for report in every.values() if report]
     (run_dir / "report.md").write_text(markdown(reports), encoding="utf-8")
     write_results_csv(run_dir, reports)
     print(main_table([fresh[p] for p in protocols]))
@@ -288,10 +289,10 @@ def _image_line(path: str, args: argparse.Namespace, fit_pixels, visual_tokens) 
 
 def status(args: argparse.Namespace) -> int:
     """Per task: items, responses done, failed, and missing (by the shard that owns them)."""
-    from vgpo_eval.report import _missing_by_shard, _task_names
+    from vgpo_eval.report import missing_by_shard, task_names
     from vgpo_eval.run import read_run_responses, read_samples, shard_count
 
-    names = _task_names(args.run_dir)
+    names = task_names(args.run_dir)
     if not names:
         return _error(f"{args.run_dir} holds no run (no <task>.samples.jsonl)")
     shards = shard_count(args.run_dir)
@@ -304,7 +305,7 @@ def status(args: argparse.Namespace) -> int:
         samples = read_samples(args.run_dir / f"{name}.samples.jsonl")
         responses = read_run_responses(args.run_dir, name)
         failed = sum(r.error is not None for r in responses.values())
-        missing = _missing_by_shard(samples, responses, shards)
+        missing = missing_by_shard(samples, responses, shards)
         total = sum(map(len, missing.values()))
         incomplete |= bool(total or failed)
         owners = ", ".join(f"{k}: {len(v)}" for k, v in missing.items()) if shards and total else ""

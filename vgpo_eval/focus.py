@@ -14,6 +14,16 @@ from __future__ import annotations
 import torch
 
 
+def final_norm(model: torch.nn.Module) -> torch.nn.Module:
+    """The norm after the language model's last layer (its output is hidden_states[-1])."""
+    decoder = model.get_decoder() if hasattr(model, "get_decoder") else model
+    if not hasattr(decoder, "norm"):
+        raise ValueError(
+            f"cannot find the final norm of {type(model).__name__}: VGPO needs last-layer hidden states"
+        )
+    return decoder.norm
+
+
 def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
     """At least float32: bf16 cosines and min-max would quantise the focus scores."""
     return torch.promote_types(dtype, torch.float32)

@@ -27,13 +27,13 @@ def score_run(run_dir: str | Path, protocol: str = "strict", workers: int | None
     run_dir = Path(run_dir)
     load_errors = _json(run_dir / "load_errors.json") or {}
     tasks: dict[str, Any] = {}
-    for name in _task_names(run_dir):
+    for name in task_names(run_dir):
         samples = read_samples(run_dir / f"{name}.samples.jsonl")
         responses = read_run_responses(run_dir, name)
         scored = _score(samples, responses, protocol, workers)
         write_jsonl(run_dir / f"{name}.scored.{protocol}.jsonl", scored)
         tasks[name] = _summary(name, samples, responses, scored, load_errors.get(name, []))
-        tasks[name]["missing_by_shard"] = _missing_by_shard(samples, responses, shard_count(run_dir))
+        tasks[name]["missing_by_shard"] = missing_by_shard(samples, responses, shard_count(run_dir))
     config = _json(run_dir / "config.json") or {}
     report = {
         "protocol": protocol,
@@ -50,7 +50,7 @@ def score_run(run_dir: str | Path, protocol: str = "strict", workers: int | None
     return report
 
 
-def _task_names(run_dir: Path) -> list[str]:
+def task_names(run_dir: Path) -> list[str]:
     present = {p.name.split(".")[0] for p in run_dir.glob("*.samples.jsonl")}
     return [n for n in TASKS if n in present] + sorted(present - set(TASKS))
 
@@ -109,7 +109,7 @@ def _summary(name: str, samples: list, responses: dict, scored: list[dict], load
     }
 
 
-def _missing_by_shard(samples: list, responses: dict, shards: int | None) -> dict[str, list[str]]:
+def missing_by_shard(samples: list, responses: dict, shards: int | None) -> dict[str, list[str]]:
     """The items that still lack a response, by the shard that owns them ("-" for an unsharded run)."""
     answered = {sample_id for sample_id, _ in responses}
     owners: dict[str, list[str]] = {}

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from trl import GRPOConfig, GRPOTrainer
 
-from vgpo_eval.focus import focus_scores
+from vgpo_eval.focus import final_norm, focus_scores
 from vgpo_train.advantage import group_index, group_mean, token_advantages_from_scores
 from vgpo_train.config import VGPOConfig
 
@@ -84,16 +84,6 @@ def grpo_args(config: VGPOConfig, output_dir: str, world_size: int = 1, **overri
 # the model inputs besides ids and mask that TRL's own forward passes (the focus forward must match it)
 MULTIMODAL_KEYS = ("pixel_values", "image_grid_thw", "num_images", "pixel_attention_mask", "image_sizes",
                    "token_type_ids", "mm_token_type_ids")  # fmt: skip
-
-
-def final_norm(model: torch.nn.Module) -> torch.nn.Module:
-    """The norm after the language model's last layer (its output is hidden_states[-1])."""
-    decoder = model.get_decoder() if hasattr(model, "get_decoder") else model
-    if not hasattr(decoder, "norm"):
-        raise ValueError(
-            f"cannot find the final norm of {type(model).__name__}: VGPO needs last-layer hidden states"
-        )
-    return decoder.norm
 
 
 class VGPOTrainer(GRPOTrainer):

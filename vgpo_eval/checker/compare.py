@@ -155,11 +155,14 @@ def intervals(answer: str) -> tuple[tuple[str, str, str, str], ...] | None:
 
 
 def _same_intervals(gold: list, pred: list, precision: int | None) -> bool:
-    if len(gold) != len(pred):
-        return False
+    return len(gold) == len(pred) and _paired(gold, pred, lambda g, p: _same_interval(g, p, precision))
+
+
+def _paired(gold, pred, same) -> bool:
+    """Whether every gold item has its own equal item in `pred` (each pred item used once)."""
     unused = list(pred)
     for g in gold:
-        match = next((i for i, p in enumerate(unused) if _same_interval(g, p, precision)), None)
+        match = next((i for i, p in enumerate(unused) if same(g, p)), None)
         if match is None:
             return False
         unused.pop(match)
@@ -263,13 +266,7 @@ def _rhs(item: str) -> str:
 
 
 def _same_multiset(gold: tuple[str, ...], pred: tuple[str, ...], precision: int | None) -> bool:
-    unused = list(pred)
-    for g in gold:
-        match = next((i for i, p in enumerate(unused) if scalar_equal(g, p, precision)), None)
-        if match is None:
-            return False
-        unused.pop(match)
-    return True
+    return _paired(gold, pred, lambda g, p: scalar_equal(g, p, precision))
 
 
 @lru_cache(maxsize=CACHE)
