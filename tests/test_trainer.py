@@ -69,15 +69,19 @@ def test_online_filter_drops_groups_without_signal(tiny_model_dir, dataset, tmp_
 
 
 def test_cli_saves_the_resolved_config(tiny_model_dir, tmp_path, monkeypatch):
+    from accelerate import Accelerator
+
     from vgpo_train.__main__ import main
 
+    ended = []  # the run closes its process group: under torchrun a process that skips it can abort at exit
+    monkeypatch.setattr(Accelerator, "end_training", lambda self: ended.append(1))
     monkeypatch.setenv("VGPO_CACHE", str(tmp_path / "cache"))
     data = synthetic.write(tmp_path / "data", ["virl39k"], n=2)
     out = tmp_path / "out"
     flags = [f"--{k.replace('_', '-')}={v}" for k, v in SMALL.items()]
     code = main(["--model", str(tiny_model_dir), "--train-data", "virl39k", "--source", "local",
                  "--data-dir", str(data), "--output-dir", str(out), "--max-steps", "1", "--no-gate", *flags])  # fmt: skip
-    assert code == 0
+    assert code == 0 and ended
     saved = json.loads((out / "vgpo_config.json").read_text())
     assert saved["gate"] is False and saved["intra"] is True and saved["beta"] == 0.3
     assert (out / "final" / "config.json").exists()
@@ -189,8 +193,12 @@ def test_rows_without_an_id_are_rejected_by_name():
 
 def test_data_smaller_than_one_rollout_batch_is_an_error(tiny_model_dir, tmp_path, monkeypatch, capsys):
     """The paper's 512-prompt rollout batch on 2 prompts would train 0 steps and still write a model."""
+    from accelerate import Accelerator
+
     from vgpo_train.__main__ import main
 
+    ended = []  # the run closes its process group: under torchrun a process that skips it can abort at exit
+    monkeypatch.setattr(Accelerator, "end_training", lambda self: ended.append(1))
     monkeypatch.setenv("VGPO_CACHE", str(tmp_path / "cache"))
     data = synthetic.write(tmp_path / "data", ["virl39k"], n=2)
     code = main(["--model", str(tiny_model_dir), "--train-data", "virl39k", "--source", "local",

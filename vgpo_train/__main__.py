@@ -114,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     trainer.train(resume_from_checkpoint=True if args.resume else None)
     trainer.save_model(str(args.output_dir / "final"))
+    # every process leaves together and closes its process group: without this a process that exits
+    # while its gloo/NCCL threads still run can abort, and a finished run would exit non-zero
+    trainer.accelerator.wait_for_everyone()
+    trainer.accelerator.end_training()
     return 0
 
 
