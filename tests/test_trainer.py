@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 pytest.importorskip("trl")
 
@@ -25,7 +26,7 @@ def dataset(tmp_path, monkeypatch):
 
 
 def _trainer(model_dir, rows, out, reward, max_steps=2, **config):
-    vgpo = VGPOConfig(**(SMALL | config))
+    vgpo = VGPOConfig(**(SMALL | {"max_refill_rounds": 2} | config))  # a random model may never give a signal
     args = grpo_args(vgpo, str(out), max_steps=max_steps, learning_rate=1e-5)
     return VGPOTrainer(model=str(model_dir), reward_funcs=[reward], args=args, train_dataset=rows, vgpo=vgpo)
 
@@ -62,10 +63,44 @@ def test_online_filter_drops_groups_without_signal(tiny_model_dir, dataset, tmp_
     def always_right(completions, **columns):
         return [1.0] * len(completions)
 
-    trainer = _trainer(tiny_model_dir, dataset, tmp_path / "out", always_right)
+    trainer = _trainer(tiny_model_dir, dataset, tmp_path / "out", always_right, max_refill_rounds=1)
     trainer.train()
     filtered = [e["vgpo/filtered_groups"] for e in trainer.state.log_history if "vgpo/filtered_groups" in e]
     assert filtered and all(n > 0 for n in filtered)
+
+
+@pytest.mark.parametrize("refill", [True, False])
+def test_dynamic_sampling_refills_the_batch_with_groups_that_carry_a_signal(
+    tiny_model_dir, dataset, tmp_path, monkeypatch, refill
+):
+    """Half the prompts always get reward 1 (their groups are filtered). With refill, more prompts are
+    drawn until each update holds full groups with a signal: no row of the loss is masked out, and
+    the filtered rows never reach the forward/backward. Without it, filtered rows are masked (control)."""
+    seen = []
+    original = VGPOTrainer._compute_loss
+
+    def spy(self, model, inputs):
+        seen.append(inputs["completion_mask"].sum(1))  # (b,) tokens of each row the loss sees
+        return original(self, model, inputs)
+
+    monkeypatch.setattr(VGPOTrainer, "_compute_loss", spy)
+    constant = set(sorted(dataset["id"])[:2])  # these prompts' groups never carry a signal
+
+    def reward(completions, id, **columns):
+        return [1.0 if key in constant else float(i % 2) for i, key in enumerate(id)]
+
+    trainer = _trainer(tiny_model_dir, dataset, tmp_path / "out", reward, max_steps=3, refill=refill,
+                       max_refill_rounds=50)  # fmt: skip
+    trainer.train()
+    rows = torch.cat(seen)
+    logs = [e for e in trainer.state.log_history if "vgpo/filtered_groups" in e]
+    assert rows.numel() == 3 * 8  # every update (two micro-batches of 4): the full 2 prompts x 4 rollouts
+    if refill:
+        assert bool((rows > 0).all()), rows  # full groups, none masked out
+        assert all(e["vgpo/refill_short"] == 0 for e in logs)
+        assert any(e["vgpo/refill_rounds"] > 1 for e in logs), logs  # it had to draw more prompts
+    else:
+        assert bool((rows == 0).any())  # the control: filtered groups stay in the batch, masked
 
 
 def test_cli_saves_the_resolved_config(tiny_model_dir, tmp_path, monkeypatch):
@@ -80,7 +115,7 @@ def test_cli_saves_the_resolved_config(tiny_model_dir, tmp_path, monkeypatch):
     out = tmp_path / "out"
     flags = [f"--{k.replace('_', '-')}={v}" for k, v in SMALL.items()]
     code = main(["--model", str(tiny_model_dir), "--train-data", "virl39k", "--source", "local",
-                 "--data-dir", str(data), "--output-dir", str(out), "--max-steps", "1", "--no-gate", *flags])  # fmt: skip
+                 "--data-dir", str(data), "--output-dir", str(out), "--max-steps", "1", "--no-gate", "--max-refill-rounds", "1", *flags])  # fmt: skip
     assert code == 0 and ended
     saved = json.loads((out / "vgpo_config.json").read_text())
     assert saved["gate"] is False and saved["intra"] is True and saved["beta"] == 0.3
@@ -186,8 +221,8 @@ def test_rows_without_an_id_are_rejected_by_name():
     from vgpo_train.trainer import VGPOTrainer
 
     with pytest.raises(ValueError, match="training row 1 has no 'id'"):
-        VGPOTrainer._group_ids(types.SimpleNamespace(), [{"id": "a"}, {"id": None}], 2)
-    ids = VGPOTrainer._group_ids(types.SimpleNamespace(), [{"id": "a"}, {"id": "b"}, {"id": "a"}], 3)
+        VGPOTrainer._group_ids(types.SimpleNamespace(), ["a", None], 2)
+    ids = VGPOTrainer._group_ids(types.SimpleNamespace(), ["a", "b", "a"], 3)
     assert torch.equal(ids, torch.tensor([0, 1, 0]))
 
 
@@ -351,3 +386,51 @@ def test_prompts_longer_than_the_limit_are_dropped_and_counted(tiny_model_dir, d
     assert (len(kept), dropped) == (len(dataset), 0)
     kept, dropped = drop_overlong(dataset, processor, 5)  # no prompt fits in 5 tokens
     assert (len(kept), dropped) == (0, len(dataset))
+
+
+def test_refill_merges_rounds_of_different_widths_with_and_without_images():
+    """Rows chosen from two rounds (one with an image per row, one text-only; different prompt and
+    completion widths) become one generation output: prompts left-padded, completions right-padded,
+    each row's image patches kept with it, text-only rows given no patches and zero type ids."""
+    import types
+
+    from vgpo_train.trainer import _merge_rounds
+
+    pad = 9
+    with_images = {
+        "prompt_ids": torch.tensor([[1, 2, 3], [4, 5, 6]]), "prompt_mask": torch.ones(2, 3, dtype=torch.long),
+        "completion_ids": torch.tensor([[7, 8], [10, 11]]), "completion_mask": torch.tensor([[1, 1], [1, 0]]),
+        "pixel_values": torch.arange(40.0).view(8, 5), "image_grid_thw": torch.tensor([[1, 2, 2], [1, 2, 2]]),
+        "num_images": [1, 1], "mm_token_type_ids": torch.tensor([[0, 1, 0], [0, 1, 1]]),
+        "advantages": torch.zeros(2), "num_items_in_batch": torch.tensor(3),
+    }  # fmt: skip
+    text_only = {
+        "prompt_ids": torch.tensor([[1, 2, 3, 4], [5, 6, 7, 8]]), "prompt_mask": torch.ones(2, 4, dtype=torch.long),
+        "completion_ids": torch.tensor([[1, 2, 3], [4, 5, 6]]), "completion_mask": torch.ones(2, 3, dtype=torch.long),
+        "advantages": torch.zeros(2), "num_items_in_batch": torch.tensor(6),
+    }  # fmt: skip
+    pieces = [
+        (torch.tensor([1]), with_images, torch.tensor([[0.1, 0.2], [0.3, 0.4]]), torch.ones(2), torch.tensor([1.0, 0.0]), ["0/a", "0/a"]),
+        (torch.tensor([0, 1]), text_only, torch.full((2, 3), 0.5), torch.zeros(2), torch.tensor([0.0, 1.0]), ["1/b", "1/b"]),
+    ]  # fmt: skip
+    merged, scores, has_image, rewards, keys = _merge_rounds(pieces, types.SimpleNamespace(pad_token_id=pad))
+    assert merged["prompt_ids"].tolist() == [[pad, 4, 5, 6], [1, 2, 3, 4], [5, 6, 7, 8]]
+    assert merged["prompt_mask"].tolist() == [[0, 1, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1]]
+    assert merged["completion_ids"].tolist() == [[10, 11, pad], [1, 2, 3], [4, 5, 6]]
+    assert merged["completion_mask"].tolist() == [[1, 0, 0], [1, 1, 1], [1, 1, 1]]
+    assert torch.equal(merged["pixel_values"], torch.arange(20.0, 40.0).view(4, 5))  # row 1's patches only
+    assert merged["image_grid_thw"].tolist() == [[1, 2, 2]] and merged["num_images"] == [1, 0, 0]
+    assert merged["mm_token_type_ids"].tolist() == [[0, 0, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0]]
+    assert "advantages" not in merged and "num_items_in_batch" not in merged  # recomputed after the merge
+    assert torch.equal(scores, torch.tensor([[0.3, 0.4, 0.0], [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]]))
+    assert has_image.tolist() == [1.0, 0.0, 0.0] and rewards.tolist() == [0.0, 0.0, 1.0]
+    assert keys == ["0/a", "1/b", "1/b"]
+
+
+def test_refill_needs_whole_groups_per_process(tmp_path):
+    with pytest.raises(ValueError, match="rollout-batch 6 must be a multiple of the 4 processes"):
+        grpo_args(
+            VGPOConfig(rollout_batch=6, global_batch=6, per_device_batch=4, num_generations=8),
+            str(tmp_path),
+            4,
+        )

@@ -44,7 +44,7 @@ def main() -> None:
     width = int(lengths[list(rows)].max())  # this process's padding, as TRL pads each process's batch
     mask = torch.arange(width)[None, :] < lengths[list(rows)][:, None]  # (b, T_local)
     fake = types.SimpleNamespace(
-        accelerator=acc, _rewards=rewards[:, None], reward_weights=torch.ones(1), num_generations=4,
+        accelerator=acc, num_generations=4, _refilling=False,
         vgpo=VGPOConfig(online_filter=False), model=types.SimpleNamespace(training=True),
         _metrics={"train": defaultdict(list), "eval": defaultdict(list)},
     )  # fmt: skip
@@ -53,7 +53,12 @@ def main() -> None:
     fake._log_stats = lambda stats, kept, groups: VGPOTrainer._log_stats(fake, stats, kept, groups)
     output = {"completion_mask": mask.long()}
     local = VGPOTrainer._vgpo_advantages(
-        fake, [{"id": ids[i]} for i in rows], output, scores[list(rows), :width] * mask, torch.ones(per)
+        fake,
+        [ids[i] for i in rows],
+        output,
+        scores[list(rows), :width] * mask,
+        torch.ones(per),
+        rewards[list(rows)],
     )
     collected = gather_object([(i, local[k].tolist()) for k, i in enumerate(rows)])
     if acc.is_main_process:

@@ -69,7 +69,15 @@ class VGPOConfig:
     filter_low: float = _f(0.01, "online filtering: drop groups whose mean accuracy is below this")
     filter_high: float = _f(0.99, "online filtering: drop groups whose mean accuracy is above this")
     online_filter: bool = _f(
-        True, "drop all-right and all-wrong groups before the update (DAPO dynamic sampling)"
+        True, "drop groups whose mean accuracy is not strictly inside (filter_low, filter_high)"
+    )
+    refill: bool = _f(
+        True,
+        "DAPO dynamic sampling: draw and generate more prompts until the rollout batch is full of kept "
+        "groups (off: filtered groups stay in the batch, masked out of the loss)",
+    )
+    max_refill_rounds: int = _f(
+        -1, "extra generation rounds a rollout step may make to refill; -1: no cap (the reference run)"
     )
     reward_protocol: str = _f("papo", "checker used as the reward: papo (the paper's), strict or paper")
     prompt: str = _f("train", "prompt suffix: train (the paper's training prompt) or lookback")

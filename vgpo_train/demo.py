@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer = AutoTokenizer.from_pretrained(model)
     digits = {tokenizer.convert_tokens_to_ids(d) for d in "0123456789"}
     config = VGPOConfig(num_generations=16, rollout_batch=4, global_batch=4, per_device_batch=16,
-                        max_completion_length=1, min_pixels=3136, max_pixels=12544, reward_protocol="strict")  # fmt: skip
+                        max_completion_length=1, min_pixels=3136, max_pixels=12544, reward_protocol="strict",
+                        max_refill_rounds=4)  # fmt: skip
     trl_args = grpo_args(config, str(args.out / "train"), max_steps=args.steps, learning_rate=5e-3,
                          generation_kwargs={"suppress_tokens": [i for i in range(len(tokenizer)) if i not in digits]})  # fmt: skip
     trainer = VGPOTrainer(model=str(model), reward_funcs=[trl_reward("strict")], args=trl_args, train_dataset=rows,

@@ -12,9 +12,13 @@ What VGPO adds to GRPO, and where:
   normalisation, inter-trajectory alpha) see whole groups whatever process holds which rollout,
   and every process then keeps its own rows' (B, T) advantages for TRL's loss;
 - groups are prompt ids (the dataset's `id` column), not row positions;
-- online filtering (DAPO dynamic sampling): groups whose mean accuracy is outside
-  [filter_low, filter_high] are masked out of the loss. EasyR1 instead re-samples prompts until
-  the batch is full again; here the batch of that step is smaller (`vgpo/filtered_groups` logs it).
+- online filtering is DAPO dynamic sampling, as the reference run: groups whose mean accuracy is not
+  strictly inside (filter_low, filter_high) are dropped and more prompts are drawn and generated
+  until every process holds its share of the rollout batch in groups that carry a signal
+  (`refill`, capped by `max_refill_rounds`); filtered rows never reach the forward/backward of the
+  update. Logged: `vgpo/refill_rounds`, `vgpo/refill_prompts`, `vgpo/groups_kept`,
+  `vgpo/filtered_groups`, and `vgpo/refill_short` when the cap left filtered groups in the batch
+  (masked out of the loss). With `--no-refill` filtered groups are masked out of the loss instead.
 
 The loss is TRL's: PPO clip with epsilon 0.2 / 0.28 (`epsilon`, `epsilon_high`), the dual clip
 3.0 as TRL's `delta` (a cap on the ratio that binds only for negative advantages), token-mean
@@ -28,6 +32,7 @@ from typing import Any
 
 import torch
 from trl import GRPOConfig, GRPOTrainer
+from trl.trainer.utils import split_pixel_values_by_grid, unsplit_pixel_values_by_grid
 
 from vgpo_eval.focus import final_norm, focus_scores
 from vgpo_train.advantage import group_index, group_mean, token_advantages_from_scores
@@ -45,6 +50,11 @@ def grpo_args(config: VGPOConfig, output_dir: str, world_size: int = 1, **overri
         raise ValueError(
             f"batch sizes do not divide: rollout {rollout} and update {update} completions must be multiples of "
             f"per_device_batch x processes = {per_step}, and the rollout a multiple of the update"
+        )
+    if config.online_filter and config.refill and config.rollout_batch % world_size:
+        raise ValueError(
+            f"dynamic sampling refills whole groups per process: --rollout-batch {config.rollout_batch} must be a "
+            f"multiple of the {world_size} processes (or pass --no-refill)"
         )
     cuda = torch.cuda.is_available()
     args = {
@@ -95,6 +105,8 @@ class VGPOTrainer(GRPOTrainer):
         self._capture: list[torch.Tensor] | None = None
         self._rewards: torch.Tensor | None = None
         self._image_token_id = self.model.config.image_token_id
+        self._draws = 0  # refill draws so far: seeds the next one, the same on every process
+        self._refilling = False
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)  # (B_all, F)
@@ -131,6 +143,16 @@ class VGPOTrainer(GRPOTrainer):
             handle.remove()
 
     def _generate_and_score_completions(self, inputs):
+        if self.model.training and self.vgpo.online_filter and self.vgpo.refill:
+            return self._refilled(inputs)
+        output, scores, has_image, rewards = self._one_round(inputs)
+        keys = [x.get("id") for x in inputs]
+        output["advantages"] = self._vgpo_advantages(keys, output, scores, has_image, rewards)
+        return output
+
+    def _one_round(self, inputs: list[dict]) -> tuple[dict, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """TRL's generation and scoring of `inputs`, with the focus scores (B, T), whether each row has an
+        image (B,) and this process's summed rewards (B,)."""
         self._capture = []
         try:
             output = super()._generate_and_score_completions(inputs)
@@ -139,9 +161,80 @@ class VGPOTrainer(GRPOTrainer):
             captured = torch.cat(self._capture)[: output["completion_ids"].size(0)]  # (B, T + 1)
         finally:
             self._capture = None
-        scores, has_image = captured[:, :-1], captured[:, -1]  # (B, T), (B,)
-        output["advantages"] = self._vgpo_advantages(inputs, output, scores, has_image)
+        b = captured.size(0)
+        weighted = self._rewards * self.reward_weights.to(self._rewards.device)  # (B_all, F)
+        start = self.accelerator.process_index * b
+        rewards = torch.nansum(weighted, dim=1)[start : start + b]  # (B,) this process's rows
+        return output, captured[:, :-1], captured[:, -1], rewards
+
+    def _refilled(self, inputs: list[dict]) -> dict:
+        """DAPO dynamic sampling: generate, keep the groups with a signal, draw and generate more prompts
+        until every process holds len(inputs) // n kept groups (whole groups: the rollout batch is a
+        multiple of the processes), then compute the advantages over the kept batch."""
+        acc, n = self.accelerator, self.num_generations
+        ids = [x.get("id") for x in inputs]
+        if len(ids) % n or any(ids[i] != ids[i - i % n] for i in range(len(ids))):
+            raise ValueError(
+                "dynamic sampling (refill) needs every process to hold whole groups: --rollout-batch must be a "
+                f"multiple of the number of processes ({acc.num_processes}); or pass --no-refill"
+            )
+        target = len(ids) // n  # groups this process must bring to the update
+        pieces, have, rounds, filtered, batch = [], 0, 0, 0, inputs
+        self._refilling = True
+        try:
+            return self._refill(inputs, target, pieces, have, rounds, filtered, batch)
+        finally:
+            self._refilling = False
+
+    def _refill(self, inputs, target, pieces, have, rounds, filtered, batch) -> dict:
+        acc, n = self.accelerator, self.num_generations
+        while True:
+            output, scores, has_image, rewards = self._one_round(batch)
+            keys = [f"{rounds}/{x.get('id')}" if x.get("id") is not None else None for x in batch]
+            group_ids = self._group_ids(keys, acc.gather(rewards).numel())  # (B_all,)
+            kept = self._online_filter(acc.gather(rewards), group_ids)  # (B_all,)
+            filtered += torch.unique(group_ids[kept == 0]).numel()
+            start = acc.process_index * len(batch)
+            local = kept[start : start + len(batch)].bool().cpu()  # (B,) whole groups
+            take = local.nonzero().flatten()[: (target - have) * n]  # rows of the first kept groups
+            pieces.append((take, output, scores, has_image, rewards, keys))
+            have += take.numel() // n
+            rounds += 1
+            short = int(acc.gather(torch.tensor([target - have], device=acc.device)).max())
+            cap = self.vgpo.max_refill_rounds
+            if short == 0 or (cap >= 0 and rounds > cap):
+                break
+            if acc.is_main_process and rounds in (5, 10, 20, 50, 100, 200, 500):
+                print(
+                    f"vgpo: refill round {rounds}: {short} group(s) still missing on some process", flush=True
+                )
+            batch = self._draw_prompts(target)
+        if have < target:  # the cap was hit: complete with the last round's filtered groups, masked out below
+            unused = torch.ones(len(batch), dtype=torch.bool)
+            unused[pieces[-1][0]] = False
+            extra = unused.nonzero().flatten()[: (target - have) * n]
+            pieces[-1] = (torch.cat([pieces[-1][0], extra]), *pieces[-1][1:])
+        output, scores, has_image, rewards, keys = _merge_rounds(pieces, self.processing_class)
+        output["advantages"] = self._vgpo_advantages(keys, output, scores, has_image, rewards)
+        mode = "train"
+        self._metrics[mode]["vgpo/refill_rounds"].append(float(rounds))
+        self._metrics[mode]["vgpo/refill_prompts"].append(
+            float(len(inputs) // n * acc.num_processes * rounds)
+        )
+        self._metrics[mode]["vgpo/filtered_groups"].append(float(filtered))
+        self._metrics[mode]["vgpo/refill_short"].append(float(acc.gather(torch.tensor([target - have],
+                                                                                        device=acc.device)).sum()))  # fmt: skip
         return output
+
+    def _draw_prompts(self, prompts: int) -> list[dict]:
+        """`prompts` more training rows for this process, each repeated n times: slices of one seeded
+        permutation shared by the processes, so no two processes draw the same prompt in a round."""
+        acc = self.accelerator
+        g = torch.Generator().manual_seed(self.args.seed * 1_000_003 + self._draws)
+        self._draws += 1
+        order = torch.randperm(len(self.train_dataset), generator=g)
+        mine = order[acc.process_index * prompts : (acc.process_index + 1) * prompts].tolist()
+        return [self.train_dataset[i] for i in mine for _ in range(self.num_generations)]
 
     @torch.no_grad()
     def _forward_for_focus(self, output: dict) -> None:
@@ -156,9 +249,12 @@ class VGPOTrainer(GRPOTrainer):
         )  # fmt: skip
 
     def _vgpo_advantages(
-        self, inputs: list[dict], output: dict, scores: torch.Tensor, has_image: torch.Tensor
+        self, keys: list, output: dict, scores: torch.Tensor, has_image: torch.Tensor, rewards: torch.Tensor
     ):
-        """(B, T) advantages of this process's rows, computed over the whole gathered batch."""
+        """(B, T) advantages of this process's rows, computed over the whole gathered batch.
+
+        keys: this process's group keys (prompt ids), scores (B, T), has_image (B,), rewards (B,).
+        """
         acc = self.accelerator
         mask = output["completion_mask"].bool()  # (B, T)
         all_scores = acc.gather(acc.pad_across_processes(scores, dim=1))  # (B_all, T_max)
@@ -166,14 +262,12 @@ class VGPOTrainer(GRPOTrainer):
             acc.pad_across_processes(mask.long(), dim=1)
         ).bool()  # (B_all, T_max) as ints: gloo cannot gather bools
         all_images = acc.gather(has_image).bool()  # (B_all,)
-        rewards = torch.nansum(
-            self._rewards * self.reward_weights.to(self._rewards.device), dim=1
-        )  # (B_all,)
-        group_ids = self._group_ids(inputs, all_mask.size(0)).to(all_mask.device)  # (B_all,)
+        all_rewards = acc.gather(rewards)  # (B_all,)
+        group_ids = self._group_ids(keys, all_mask.size(0)).to(all_mask.device)  # (B_all,)
         advantages, stats = token_advantages_from_scores(
-            all_scores, all_mask, all_images, rewards, group_ids, self.vgpo
+            all_scores, all_mask, all_images, all_rewards, group_ids, self.vgpo
         )
-        kept = self._online_filter(rewards, group_ids)  # (B_all,)
+        kept = self._online_filter(all_rewards, group_ids)  # (B_all,)
         advantages = advantages * kept[:, None]  # (B_all, T_max)
         start = acc.process_index * mask.size(0)
         local = advantages[start : start + mask.size(0), : mask.size(1)]  # (B, T)
@@ -185,11 +279,12 @@ class VGPOTrainer(GRPOTrainer):
         self._log_stats(stats, kept, group_ids)
         return local
 
-    def _group_ids(self, inputs: list[dict], total: int) -> torch.Tensor:
-        """Prompt ids of every row of the gathered batch (the dataset's `id`, required)."""
+    def _group_ids(self, keys: list, total: int) -> torch.Tensor:
+        """Group index of every row of the gathered batch from each process's keys (the dataset's `id`,
+        required)."""
         from accelerate.utils import gather_object
 
-        keys = gather_object([x.get("id") for x in inputs])
+        keys = gather_object(list(keys))
         missing = [i for i, key in enumerate(keys) if key is None or str(key) == ""]
         if missing or len(keys) != total:
             raise ValueError(
@@ -200,18 +295,91 @@ class VGPOTrainer(GRPOTrainer):
         return torch.tensor([index[str(key)] for key in keys])  # (B_all,)
 
     def _online_filter(self, rewards: torch.Tensor, group_ids: torch.Tensor) -> torch.Tensor:
-        """1.0 for rows whose group's mean accuracy is inside [filter_low, filter_high], else 0.0."""
+        """1.0 for rows whose group's mean accuracy is strictly inside (filter_low, filter_high), else 0.0
+        (the reference's bounds: with n = 8 binary rewards, all-wrong and all-right groups go)."""
         if not self.vgpo.online_filter or not self.model.training:
             return torch.ones_like(rewards)
         index, groups = group_index(group_ids)  # (B_all,)
         mean = group_mean(rewards.float(), index, groups)[index]  # (B_all,)
-        return ((mean >= self.vgpo.filter_low) & (mean <= self.vgpo.filter_high)).float()
+        return ((mean > self.vgpo.filter_low) & (mean < self.vgpo.filter_high)).float()
 
     def _log_stats(self, stats: dict[str, torch.Tensor], kept: torch.Tensor, group_ids: torch.Tensor) -> None:
         mode = "train" if self.model.training else "eval"
         for name, value in stats.items():  # names already carry the "vgpo/" prefix
             self._metrics[mode][name].append(float(value))
-        groups = torch.unique(group_ids[kept == 0]).numel()
-        self._metrics[mode]["vgpo/filtered_groups"].append(float(groups))
+        if not self._refilling:  # with refill, _refilled counts the groups filtered in every round
+            groups = torch.unique(group_ids[kept == 0]).numel()
+            self._metrics[mode]["vgpo/filtered_groups"].append(float(groups))
         if not math.isfinite(self._metrics[mode]["vgpo/focus_mean"][-1]):
             raise FloatingPointError("VGPO focus scores are not finite: check the model's hidden states")
+
+
+# keys of TRL's generation output whose second dimension is the prompt (left-padded) or the completion
+# (right-padded); per-row lists after `split_pixel_values_by_grid`; and what a round without images lacks
+_PROMPT_SIDE = ("prompt_ids", "prompt_mask", "token_type_ids", "mm_token_type_ids")
+_RECOMPUTED = ("advantages", "num_items_in_batch")
+
+
+def _merge_rounds(
+    pieces: list, processing_class: Any
+) -> tuple[dict, torch.Tensor, torch.Tensor, torch.Tensor, list]:
+    """One generation output from the chosen rows of several rounds: per piece (rows, TRL output, scores
+    (B, T), has_image (B,), rewards (B,), keys). Prompts are left-padded and completions right-padded to
+    the widest round; per-image tensors follow their rows."""
+    tokenizer = getattr(processing_class, "tokenizer", processing_class)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    chosen = []
+    for rows, output, *rest in pieces:
+        split = split_pixel_values_by_grid({k: v for k, v in output.items() if k not in _RECOMPUTED})
+        b = output["completion_ids"].size(0)
+        taken = {}
+        for key, value in split.items():
+            if torch.is_tensor(value) and value.dim() and value.size(0) == b:
+                taken[key] = value[rows.to(value.device)]
+            elif isinstance(value, list) and len(value) == b:
+                taken[key] = [value[i] for i in rows.tolist()]
+            else:
+                raise ValueError(f"dynamic sampling cannot select the rows of the generation output {key!r}")
+        chosen.append((taken, *(x[rows.to(x.device)] for x in rest[:3]), [rest[3][i] for i in rows.tolist()]))
+    keys = sorted({key for taken, *_ in chosen for key in taken})
+    merged = {}
+    for key in keys:
+        values = [taken.get(key) for taken, *_ in chosen]
+        if any(v is None for v in values):
+            values = [_missing(key, v, taken, values) for v, (taken, *_) in zip(values, chosen, strict=True)]
+        if isinstance(values[0], list):
+            merged[key] = [x for v in values for x in v]
+        elif values[0].dim() == 2:
+            fill = pad_id if key in ("prompt_ids", "completion_ids") else 0
+            merged[key] = _pad_cat(values, fill, left=key in _PROMPT_SIDE)
+        else:
+            merged[key] = torch.cat(values)
+    scores = _pad_cat([c[1] for c in chosen], 0, left=False)  # (B, T)
+    merged = unsplit_pixel_values_by_grid(merged)
+    return (merged, scores, torch.cat([c[2] for c in chosen]), torch.cat([c[3] for c in chosen]),
+            [k for c in chosen for k in c[4]])  # fmt: skip
+
+
+def _missing(key: str, value: Any, taken: dict, values: list) -> Any:
+    """What a round without images stands for in a key other rounds have."""
+    if value is not None:
+        return value
+    b = taken["completion_ids"].size(0)
+    like = next(v for v in values if v is not None)
+    if key == "num_images":
+        return [0] * b
+    if isinstance(like, list):  # per-row image tensors: none for these rows
+        return [like[0].new_zeros((0, *like[0].shape[1:])) for _ in range(b)]
+    if key in _PROMPT_SIDE:
+        return like.new_zeros((b, taken["prompt_ids"].size(1)))
+    raise ValueError(f"dynamic sampling: generation output {key!r} is missing from one round")
+
+
+def _pad_cat(tensors: list[torch.Tensor], fill: float, left: bool) -> torch.Tensor:
+    """Concatenate (b_k, T_k) tensors along rows, padding each to the widest T on the left or right."""
+    width = max(t.size(1) for t in tensors)
+    padded = []
+    for t in tensors:
+        pad = t.new_full((t.size(0), width - t.size(1)), fill)
+        padded.append(torch.cat([pad, t] if left else [t, pad], dim=1))
+    return torch.cat(padded)
