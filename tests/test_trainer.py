@@ -434,3 +434,120 @@ def test_refill_needs_whole_groups_per_process(tmp_path):
             str(tmp_path),
             4,
         )
+
+
+def _one_update(tiny_model_dir, dataset, out, reward, focus, **switches):
+    """One real VGPO step (TRL's loss, plain SGD so the update is linear in the advantages) on two-digit
+    answers: generation restricted to the ten digits, exactly 2 tokens. The focus scores are given by
+    `focus(completion_ids, digit_ids) -> (B, T)`: the seam stands in for the model's visual focus, so the
+    test controls what VGPO sees and checks what the update does with it. From a fixed seed every
+    configuration samples the same rollouts. Returns the rollouts' digit pairs, their rewards and the
+    change of each token's log-probability under the update, (B, 2)."""
+    from transformers import AutoTokenizer
+
+    from vgpo_train.trainer import MULTIMODAL_KEYS
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    digits = [tokenizer.convert_tokens_to_ids(d) for d in "0123456789"]
+    config = {"num_generations": 32, "rollout_batch": 4, "global_batch": 4, "per_device_batch": 32,
+              "max_completion_length": 2, "online_filter": False, **switches}  # fmt: skip
+    vgpo = VGPOConfig(**(SMALL | config))
+    args = grpo_args(vgpo, str(out), max_steps=1, learning_rate=0.5, optim="sgd", max_grad_norm=1e9,
+                     weight_decay=0.0, save_strategy="no",
+                     generation_kwargs={"suppress_tokens": [i for i in range(len(tokenizer)) if i not in digits]})  # fmt: skip
+    pairs, batches = [], []
+
+    def scored(completions, **columns):
+        pairs.extend(_two_digits(c) for c in completions)
+        return [reward(a, b) for a, b in pairs[-len(completions) :]]
+
+    trainer = VGPOTrainer(model=str(tiny_model_dir), reward_funcs=[scored], args=args, train_dataset=dataset,
+                          vgpo=vgpo)  # fmt: skip
+    original = trainer._vgpo_advantages
+
+    def given_focus(keys, output, scores, has_image, rewards):
+        batches.append(output)
+        return original(keys, output, focus(output["completion_ids"], digits).to(scores), has_image, rewards)
+
+    trainer._vgpo_advantages = given_focus
+
+    def logps(batch):  # (B, 2) log-probabilities of the sampled tokens under the current weights
+        with torch.no_grad():
+            return trainer._get_per_token_logps_and_entropies(
+                trainer.model, torch.cat([batch["prompt_ids"], batch["completion_ids"]], 1),
+                torch.cat([batch["prompt_mask"], batch["completion_mask"]], 1), 2,
+                **{k: batch[k] for k in MULTIMODAL_KEYS if k in batch},
+            )[0]  # fmt: skip
+
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(trainer.model.state_dict(), out / "start.pt")
+    trainer.train()
+    batch = batches[0]
+    after = logps(batch)
+    trainer.model.load_state_dict(torch.load(out / "start.pt"))
+    before = logps(batch)
+    return pairs, torch.tensor([reward(a, b) for a, b in pairs]), after - before
+
+
+def _two_digits(completion) -> tuple[str, str]:
+    text = completion[0]["content"] if isinstance(completion, list) else completion
+    return (text + "??")[0], (text + "??")[1]
+
+
+GRPO = {"intra": False, "inter": False, "compensation": False, "gate": False}
+
+
+def _ramp(ids, digits):  # (B, T) focus rising with the position
+    return torch.arange(ids.size(1), dtype=torch.float32).expand(ids.size(0), -1) + 1.0
+
+
+def test_psi_puts_the_update_where_the_focus_is(tiny_model_dir, dataset, tmp_path):
+    """Intra-trajectory weights psi (Eq. 7-8) steer a real update: every response focuses on its second
+    token (focus rising with the position), so psi gives the second token 1.5x and the first 0.5x the
+    advantage. The reward pays half for a first digit 3 and half for a second digit 7. On the same
+    rollouts, the share of the update's advantage-aligned log-probability gain that lands on the second
+    token must be clearly larger than plain GRPO's. A constant psi gives GRPO's share; an inverted psi
+    (the first token weighed more) a smaller one; a random psi about GRPO's."""
+
+    def reward(a, b):
+        return 0.5 * (a == "3") + 0.5 * (b == "7")
+
+    def second_share(run):
+        pairs, rewards, delta = run
+        centred = (rewards - rewards.mean())[:, None]  # (B, 1) the sign of each rollout's advantage
+        gain = (centred * delta).sum(0)  # (2,) advantage-aligned gain per position
+        return float(gain[1] / gain.abs().sum())
+
+    switches = {"intra": True, "inter": False, "compensation": False, "gate": False}
+    vgpo = _one_update(tiny_model_dir, dataset, tmp_path / "vgpo", reward, _ramp, **switches)
+    grpo = _one_update(tiny_model_dir, dataset, tmp_path / "grpo", reward, _ramp, **GRPO)
+    assert vgpo[0] == grpo[0]  # the same rollouts: only the weighting differs
+    assert second_share(vgpo) > second_share(grpo) + 0.15, (second_share(vgpo), second_share(grpo))
+
+
+def test_alpha_puts_the_update_on_the_rollouts_that_look(tiny_model_dir, dataset, tmp_path):
+    """Inter-trajectory weights alpha (Eq. 9-11) steer a real update: rollouts whose focus varies get
+    phi 1, flat ones phi 0, so alpha is about 2 - q for the first and max(0.9, 1 - q) for the others
+    (q: the group's share of looking rollouts). Two second digits are right, 7 and 2, and only the 7s
+    look. On the same rollouts, the update must raise the 7s' log-probability relative to the 2s' clearly
+    more than GRPO does (which rewards both alike). A constant alpha gives GRPO's ratio; an inverted one
+    favours the 2s; a random one about GRPO's."""
+
+    def looks_when_seven(ids, digits):
+        seven = (ids[:, 1] == digits[7])[:, None]  # (B, 1)
+        return torch.where(seven, _ramp(ids, digits), torch.ones(ids.shape))
+
+    def reward(a, b):
+        return float(b in "72")
+
+    def seven_over_two(run):
+        pairs, rewards, delta = run
+        second = [b for _, b in pairs]
+        gain = {d: float(delta[[i for i, b in enumerate(second) if b == d], 1].mean()) for d in "72"}
+        return gain["7"] / gain["2"]
+
+    switches = {"intra": False, "inter": True, "compensation": False, "gate": False}
+    vgpo = _one_update(tiny_model_dir, dataset, tmp_path / "vgpo", reward, looks_when_seven, **switches)
+    grpo = _one_update(tiny_model_dir, dataset, tmp_path / "grpo", reward, looks_when_seven, **GRPO)
+    assert vgpo[0] == grpo[0] and {"7", "2"} <= {b for _, b in vgpo[0]}
+    assert seven_over_two(vgpo) > 1.5 * seven_over_two(grpo), (seven_over_two(vgpo), seven_over_two(grpo))
