@@ -206,7 +206,7 @@ def token_advantages_from_scores(
     alpha = alpha if config.inter else torch.ones_like(alpha)  # (B,)
     a = grpo_advantages(rewards, group_ids, getattr(config, "eps", 1e-6)).to(w.dtype)  # (B,)
     advantages = a[:, None] * alpha[:, None] * psi  # (B, T) 0 at padding through psi
-    return advantages, _stats(w, measured, gate, psi, alpha, mask, config.gamma)
+    return advantages, _stats(scores, w, measured, gate, psi, alpha, mask, config.gamma)
 
 
 def token_advantages(
@@ -236,17 +236,21 @@ def _masked_extremes(values: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Te
     return low, high
 
 
-def _stats(w, measured, gate, psi, alpha, mask, gamma) -> dict[str, torch.Tensor]:
-    """Logging stats as 0-d tensors (no host sync): focus, forgetting, gate pass rate, psi, alpha."""
+def _stats(scores, w, measured, gate, psi, alpha, mask, gamma) -> dict[str, torch.Tensor]:
+    """Logging stats as 0-d tensors (no host sync). The focus and the forgetting ratio are on the raw
+    cosines s (comparable across steps; w is min-max normalised per batch); gate pass rate, psi, alpha."""
     t, n = _token_index(mask)  # (B, T), (B, 1)
     late = measured & (t >= n // 2)  # (B, T) second half of each response
     early = measured & (t < n // 2)  # (B, T) first half
     candidate, _ = _tail_candidates(mask, gamma)  # (B, T)
-    ratio = _masked_mean(w, late) / _masked_mean(w, early).clamp_min(torch.finfo(w.dtype).tiny)  # ()
+    raw = scores.to(w.dtype)  # (B, T)
+    late_mean, early_mean = _masked_mean(raw, late), _masked_mean(raw, early)  # (), ()
     psi_min, psi_max = _masked_extremes(psi, mask)  # (), ()
     return {
-        "vgpo/focus_mean": _masked_mean(w, measured),
-        "vgpo/focus_late_early_ratio": ratio,
+        "vgpo/focus_mean": _masked_mean(raw, measured),
+        "vgpo/focus_early": early_mean,
+        "vgpo/focus_late": late_mean,
+        "vgpo/focus_late_early_ratio": torch.where(early_mean != 0, late_mean / early_mean, float("nan")),
         "vgpo/gate_pass_rate": _masked_mean(gate.to(w.dtype), candidate),
         "vgpo/psi_min": psi_min,
         "vgpo/psi_max": psi_max,
