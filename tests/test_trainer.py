@@ -119,6 +119,8 @@ def test_cli_saves_the_resolved_config(tiny_model_dir, tmp_path, monkeypatch):
     assert code == 0 and ended
     saved = json.loads((out / "vgpo_config.json").read_text())
     assert saved["gate"] is False and saved["intra"] is True and saved["beta"] == 0.3
+    assert saved["run"]["model"] == str(tiny_model_dir) and saved["run"]["model_revision"] is None
+    assert saved["run"]["data"]["task"] == "virl39k" and saved["run"]["data"]["data_dir"] == str(data)
     assert (out / "final" / "config.json").exists()
 
 

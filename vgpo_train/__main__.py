@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     if skipped and state.is_main_process:
         print(f"warning: {len(skipped)} training items left out, e.g. {skipped[0]}", file=sys.stderr)
     if state.is_main_process:
-        config.save(args.output_dir)
+        config.save(args.output_dir, run_record(args))
     trainer = VGPOTrainer(
         model=args.model, reward_funcs=[trl_reward(config.reward_protocol, workers=args.reward_workers)], args=trl_args,
         train_dataset=dataset, vgpo=config,
@@ -119,6 +119,32 @@ def main(argv: list[str] | None = None) -> int:
     trainer.accelerator.wait_for_everyone()
     trainer.accelerator.end_training()
     return 0
+
+
+def run_record(args: argparse.Namespace) -> dict:
+    """What the run trained and on what: the model and the revision it resolved to (the snapshot in the
+    local hub cache; None for a plain folder), the training data's source and pinned revision."""
+    import dataclasses
+
+    from vgpo_eval.task import actual_source, spec_for
+    from vgpo_tasks import TASKS
+
+    revision = None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(args.model, "config.json")
+        if isinstance(cached, str) and "/snapshots/" in cached:
+            revision = cached.split("/snapshots/")[1].split("/")[0]
+    except (ImportError, ValueError):  # not a hub id (a local folder): no revision
+        pass
+    task = TASKS.get(args.train_data)
+    source = actual_source(task, args.source) if task else args.source
+    spec = spec_for(task, source) if task and source != "local" else None
+    data = {"task": args.train_data, "source": source, "limit": args.limit,
+            "data_dir": str(args.data_dir) if args.data_dir else None,
+            **({"dataset": dataclasses.asdict(spec)} if spec else {})}  # fmt: skip
+    return {"model": args.model, "model_revision": revision, "data": data}
 
 
 def entry() -> None:

@@ -86,10 +86,12 @@ class VGPOConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    def save(self, out_dir: str | Path) -> Path:
+    def save(self, out_dir: str | Path, run: dict[str, Any] | None = None) -> Path:
+        """`vgpo_config.json`: every field, plus `run` (model, its revision, the data and its revision)."""
         path = Path(out_dir) / "vgpo_config.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+        record = self.to_dict() | ({"run": run} if run is not None else {})
+        path.write_text(json.dumps(record, indent=2), encoding="utf-8")
         return path
 
 
