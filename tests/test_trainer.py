@@ -32,11 +32,12 @@ def _trainer(model_dir, rows, out, reward, max_steps=2, **config):
 
 
 def test_two_steps_hand_token_advantages_to_the_loss(tiny_model_dir, dataset, tmp_path, monkeypatch):
-    seen = []
+    seen, means = [], []
     original = VGPOTrainer._compute_loss
 
     def spy(self, model, inputs):
         seen.append((inputs["advantages"].shape, inputs["completion_ids"].shape))
+        means.append((inputs["advantages"].detach().float(), inputs["completion_mask"].float()))
         return original(self, model, inputs)
 
     monkeypatch.setattr(VGPOTrainer, "_compute_loss", spy)
@@ -47,6 +48,10 @@ def test_two_steps_hand_token_advantages_to_the_loss(tiny_model_dir, dataset, tm
     trainer = _trainer(tiny_model_dir, dataset, tmp_path / "out", reward, online_filter=False)
     trainer.train()
     assert seen and all(adv == ids and len(adv) == 2 for adv, ids in seen)  # (B, T) per-token advantages
+    # the completions table shows VGPO's advantages (each rollout's token mean), not TRL's
+    last = [(a * m).sum(1) / m.sum(1) for a, m in means[-2:]]  # the last generation batch: 2 micro-batches
+    table = sorted(trainer._logs["advantages"])
+    assert table == pytest.approx(sorted(torch.cat(last).tolist()), abs=1e-5)
     logged = {k for entry in trainer.state.log_history for k in entry}
     for name in (
         "vgpo/focus_mean",
@@ -95,8 +100,12 @@ def test_dynamic_sampling_refills_the_batch_with_groups_that_carry_a_signal(
     rows = torch.cat(seen)
     logs = [e for e in trainer.state.log_history if "vgpo/filtered_groups" in e]
     assert rows.numel() == 3 * 8  # every update (two micro-batches of 4): the full 2 prompts x 4 rollouts
+    table = list(trainer._logs["rewards"]["reward"])  # the completions table: the last update's rows
     if refill:
         assert bool((rows > 0).all()), rows  # full groups, none masked out
+        assert len(table) == 8 and all(0 < sum(table[i : i + 4]) < 4 for i in (0, 4)), (
+            table
+        )  # no filtered group
         assert all(e["vgpo/refill_short"] == 0 for e in logs)
         assert any(e["vgpo/refill_rounds"] > 1 for e in logs), logs  # it had to draw more prompts
     else:

@@ -51,6 +51,7 @@ def main() -> None:
     fake._group_ids = lambda inputs, total: VGPOTrainer._group_ids(fake, inputs, total)
     fake._online_filter = lambda r, g: VGPOTrainer._online_filter(fake, r, g)
     fake._log_stats = lambda stats, kept, groups: VGPOTrainer._log_stats(fake, stats, kept, groups)
+    fake._table_advantages = lambda values: None
     output = {"completion_mask": mask.long()}
     local = VGPOTrainer._vgpo_advantages(
         fake,

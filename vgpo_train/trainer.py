@@ -162,6 +162,7 @@ class VGPOTrainer(GRPOTrainer):
         finally:
             self._capture = None
         b = captured.size(0)
+        self._round_table = self._table_rows(self._rewards.size(0))
         weighted = self._rewards * self.reward_weights.to(self._rewards.device)  # (B_all, F)
         start = self.accelerator.process_index * b
         rewards = torch.nansum(weighted, dim=1)[start : start + b]  # (B,) this process's rows
@@ -188,6 +189,7 @@ class VGPOTrainer(GRPOTrainer):
 
     def _refill(self, inputs, target, pieces, have, rounds, filtered, batch) -> dict:
         acc, n = self.accelerator, self.num_generations
+        tables = []  # each round's completions-table rows, to rebuild the table from the kept rows
         while True:
             output, scores, has_image, rewards = self._one_round(batch)
             keys = [f"{rounds}/{x.get('id')}" if x.get("id") is not None else None for x in batch]
@@ -198,6 +200,7 @@ class VGPOTrainer(GRPOTrainer):
             local = kept[start : start + len(batch)].bool().cpu()  # (B,) whole groups
             take = local.nonzero().flatten()[: (target - have) * n]  # rows of the first kept groups
             pieces.append((take, output, scores, has_image, rewards, keys))
+            tables.append(self._round_table)
             have += take.numel() // n
             rounds += 1
             short = int(acc.gather(torch.tensor([target - have], device=acc.device)).max())
@@ -214,7 +217,13 @@ class VGPOTrainer(GRPOTrainer):
             unused[pieces[-1][0]] = False
             extra = unused.nonzero().flatten()[: (target - have) * n]
             pieces[-1] = (torch.cat([pieces[-1][0], extra]), *pieces[-1][1:])
+        from accelerate.utils import gather_object
+
         output, scores, has_image, rewards, keys = _merge_rounds(pieces, self.processing_class)
+        b = len(inputs)
+        kept_rows = gather_object([(r, acc.process_index * b + i) for r, piece in enumerate(pieces)
+                                   for i in piece[0].tolist()])  # fmt: skip
+        self._keep_table_rows(tables, kept_rows)
         output["advantages"] = self._vgpo_advantages(keys, output, scores, has_image, rewards)
         mode = "train"
         self._metrics[mode]["vgpo/refill_rounds"].append(float(rounds))
@@ -269,6 +278,8 @@ class VGPOTrainer(GRPOTrainer):
         )
         kept = self._online_filter(all_rewards, group_ids)  # (B_all,)
         advantages = advantages * kept[:, None]  # (B_all, T_max)
+        per_rollout = (advantages * all_mask).sum(1) / all_mask.sum(1).clamp_min(1)  # (B_all,) token mean
+        self._table_advantages(per_rollout.tolist())
         start = acc.process_index * mask.size(0)
         local = advantages[start : start + mask.size(0), : mask.size(1)]  # (B, T)
         local_kept = kept[start : start + mask.size(0)]  # (B,)
@@ -278,6 +289,43 @@ class VGPOTrainer(GRPOTrainer):
         output["num_items_in_batch"] = acc.gather(output["completion_mask"].sum()).sum().clamp(min=1)
         self._log_stats(stats, kept, group_ids)
         return local
+
+    # TRL's completions table (`_logs`: deques of the latest generation batch's rows) shows TRL's own
+    # advantages; these put VGPO's there (each rollout's mean token advantage), and with refill keep only
+    # the rows that reached the update.
+    _TABLE = ("prompt", "completion", "images")
+
+    def _table_rows(self, rows: int) -> dict:
+        """The last `rows` rows of every column of the table: the round TRL just logged."""
+        logs = self._logs
+        return {
+            **{k: list(logs[k])[-rows:] if len(logs[k]) >= rows else None for k in self._TABLE},
+            "rewards": {k: list(v)[-rows:] for k, v in logs["rewards"].items()},
+            "extra": {k: list(v)[-rows:] for k, v in logs["extra"].items()},
+        }
+
+    def _keep_table_rows(self, tables: list[dict], rows: list[tuple[int, int]]) -> None:
+        """Rebuild the table from the rows (round, row of that round's gathered batch) that were kept."""
+        logs = self._logs
+        for key in self._TABLE:
+            if all(t[key] is not None for t in tables):
+                logs[key].clear()
+                logs[key].extend(tables[r][key][i] for r, i in rows)
+        for group in ("rewards", "extra"):
+            for name, column in logs[group].items():
+                if all(name in t[group] for t in tables):
+                    column.clear()
+                    column.extend(tables[r][group][name][i] for r, i in rows)
+        logs["advantages"].clear()
+        logs["advantages"].extend([0.0] * len(rows))  # replaced by VGPO's in _table_advantages
+
+    def _table_advantages(self, values: list[float]) -> None:
+        """The table's last len(values) advantages become VGPO's (0 for rows filtered out of the loss)."""
+        column = getattr(self, "_logs", {}).get("advantages")
+        if column is None or len(column) < len(values):
+            return
+        for i, value in enumerate(values, start=len(column) - len(values)):
+            column[i] = value
 
     def _group_ids(self, keys: list, total: int) -> torch.Tensor:
         """Group index of every row of the gathered batch from each process's keys (the dataset's `id`,
