@@ -348,3 +348,29 @@ def test_logged_focus_is_the_raw_cosine_comparable_across_steps():
                                             make_config())  # fmt: skip
     assert abs(float(stats["vgpo/focus_mean"]) - float(scores.mean())) < 1e-9
     assert 0.45 < float(stats["vgpo/focus_late_early_ratio"]) < 0.55
+
+
+def test_the_update_scope_normalises_each_update_sized_run_of_groups_alone():
+    """focus_scope="update" with one group per update equals computing each group on its own; the
+    default rollout scope normalises across groups and differs."""
+    from vgpo_train.advantage import token_advantages_from_scores
+
+    g = torch.Generator().manual_seed(3)
+    scores = torch.rand(8, 7, generator=g, dtype=torch.float64)  # (B, T)
+    scores[4:] *= 3  # the second group's cosines sit higher: a batch-wide min-max squeezes the first's
+    mask = torch.ones(8, 7, dtype=torch.bool)
+    mask[1, 5:] = False
+    images, rewards = torch.ones(8, dtype=torch.bool), torch.tensor([1.0, 0, 0, 1, 1, 1, 0, 0])
+    groups = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
+    update = make_config(focus_scope="update", global_batch=1)
+    got, _ = token_advantages_from_scores(scores, mask, images, rewards, groups, update)
+    for rows in (slice(0, 4), slice(4, 8)):
+        alone, _ = token_advantages_from_scores(scores[rows], mask[rows], images[rows], rewards[rows],
+                                                groups[rows], make_config())  # fmt: skip
+        torch.testing.assert_close(got[rows], alone)
+    whole, _ = token_advantages_from_scores(scores, mask, images, rewards, groups, make_config())
+    assert not torch.allclose(whole, got)
+    with pytest.raises(ValueError, match="focus_scope 'minibatch'"):
+        token_advantages_from_scores(
+            scores, mask, images, rewards, groups, make_config(focus_scope="minibatch")
+        )

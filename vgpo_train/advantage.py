@@ -183,6 +183,27 @@ def token_advantages_with_stats(
     return token_advantages_from_scores(scores, mask, has_image, rewards, group_ids, config)
 
 
+def scoped_normalise(
+    scores: torch.Tensor, measured: torch.Tensor, group_ids: torch.Tensor, config: Any
+) -> torch.Tensor:
+    """Step 4 over the configured scope (`config.focus_scope`): "rollout" (default) min-max normalises over
+    the whole batch given; "update" over each run of `config.global_batch` consecutive groups (groups in
+    order of their ids), the size of one optimiser update, as the reference normalises per update
+    mini-batch. scores, measured (B, T), group_ids (B,) -> (B, T)."""
+    scope = getattr(config, "focus_scope", "rollout")
+    if scope == "rollout":
+        return normalise(scores, measured)  # (B, T)
+    if scope != "update":
+        raise ValueError(f"focus_scope {scope!r} is not 'rollout' or 'update'")
+    index, groups = group_index(group_ids)  # (B,)
+    chunk = index // config.global_batch  # (B,) which update-sized run of groups each row is in
+    w = torch.zeros_like(scores)  # (B, T)
+    for c in range(-(-groups // config.global_batch)):  # a handful of chunks per rollout batch
+        rows = chunk == c  # (B,)
+        w[rows] = normalise(scores[rows], measured[rows])
+    return w
+
+
 def token_advantages_from_scores(
     scores: torch.Tensor,
     response_mask: torch.Tensor,
@@ -198,7 +219,7 @@ def token_advantages_from_scores(
     """
     mask = response_mask.bool()
     measured = mask & has_image.bool()[:, None]  # (B, T) rows with an image
-    w = normalise(scores, measured)  # (B, T)
+    w = scoped_normalise(scores, measured, group_ids, config)  # (B, T)
     w_prime, gate = compensated_focus(w, mask, config)  # (B, T), (B, T) bool
     psi, w_hat = intra_weights(w_prime, mask)  # (B, T), (B, T)
     alpha = inter_weights(w_hat, mask, group_ids)  # (B,)

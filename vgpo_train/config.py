@@ -36,6 +36,11 @@ class VGPOConfig:
     compensation_power: float = _f(2.0, "k of the exponential compensation beta*p^k")
     step_ratio: float = _f(0.5, "where the step compensation starts, as a fraction of the response")
     eps: float = _f(1e-6, "epsilon of the GRPO advantage (r - mean) / (std + eps)")
+    focus_scope: str = _f(
+        "rollout",
+        "what the focus min-max (step 4) runs over: rollout (the whole rollout batch) or update "
+        "(each run of --global-batch groups, the reference's per-update scope)",
+    )
     # policy loss (PPO clip, asymmetric, dual clip, token-mean, no KL)
     epsilon_low: float = _f(0.2, "PPO clip, lower side")
     epsilon_high: float = _f(0.28, "PPO clip, upper side (asymmetric, DAPO)")
