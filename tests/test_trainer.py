@@ -120,9 +120,14 @@ def test_cli_saves_the_resolved_config(tiny_model_dir, tmp_path, monkeypatch):
     ended = []  # the run closes its process group: under torchrun a process that skips it can abort at exit
     monkeypatch.setattr(Accelerator, "end_training", lambda self: ended.append(1))
     monkeypatch.setenv("VGPO_CACHE", str(tmp_path / "cache"))
-    data = synthetic.write(tmp_path / "data", ["virl39k"], n=2)
+    data = synthetic.write(tmp_path / "data", ["virl39k", "mmk12"], n=2)
     out = tmp_path / "out"
-    flags = [f"--{k.replace('_', '-')}={v}" for k, v in SMALL.items()]
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in SMALL.items()] + [
+        "--eval-steps",
+        "1",
+        "--eval-limit",
+        "2",
+    ]
     code = main(["--model", str(tiny_model_dir), "--train-data", "virl39k", "--source", "local",
                  "--data-dir", str(data), "--output-dir", str(out), "--max-steps", "1", "--no-gate", "--max-refill-rounds", "1", *flags])  # fmt: skip
     assert code == 0 and ended
@@ -130,6 +135,8 @@ def test_cli_saves_the_resolved_config(tiny_model_dir, tmp_path, monkeypatch):
     assert saved["gate"] is False and saved["intra"] is True and saved["beta"] == 0.3
     assert saved["run"]["model"] == str(tiny_model_dir) and saved["run"]["model_revision"] is None
     assert saved["run"]["data"]["task"] == "virl39k" and saved["run"]["data"]["data_dir"] == str(data)
+    history = json.loads((out / "trainer_state.json").read_text())["log_history"]
+    assert any("eval_reward" in entry for entry in history)  # validated on MMK12 with the checker
     assert (out / "final" / "config.json").exists()
 
 
@@ -562,3 +569,20 @@ def test_alpha_puts_the_update_on_the_rollouts_that_look(tiny_model_dir, dataset
     grpo = _one_update(tiny_model_dir, dataset, tmp_path / "grpo", reward, looks_when_seven, **GRPO)
     assert vgpo[0] == grpo[0] and {"7", "2"} <= {b for _, b in vgpo[0]}
     assert seven_over_two(vgpo) > 1.5 * seven_over_two(grpo), (seven_over_two(vgpo), seven_over_two(grpo))
+
+
+def test_missing_validation_data_is_named_with_its_flag(tiny_model_dir, tmp_path, monkeypatch, capsys):
+    from vgpo_train.__main__ import main
+
+    monkeypatch.setenv("VGPO_CACHE", str(tmp_path / "cache"))
+    data = synthetic.write(tmp_path / "data", ["virl39k"], n=2)
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in SMALL.items()]
+    code = main(["--model", str(tiny_model_dir), "--train-data", "virl39k", "--source", "local",
+                 "--data-dir", str(data), "--output-dir", str(tmp_path / "out"), *flags])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "--eval-data mmk12: mmk12:" in err and "--eval-data none" in err, err
+    assert not (tmp_path / "out" / "final").exists()
+    code = main(
+        ["--model", str(tiny_model_dir), "--eval-data", "mmk13", "--output-dir", str(tmp_path / "out")]
+    )
+    assert code == 2 and "--eval-data mmk13: unknown task" in capsys.readouterr().err

@@ -52,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--save-total-limit", type=int, help="keep at most this many checkpoints (default: all)"
     )
+    parser.add_argument("--eval-data", default="mmk12",
+                        help="validation task, scored by the reward checker (default: mmk12, as the paper); none: no validation")  # fmt: skip
+    parser.add_argument(
+        "--eval-steps", type=int, default=50, help="validate every this many steps (default 50)"
+    )
+    parser.add_argument("--eval-limit", type=int, help="validate on at most this many prompts (default: all)")
     add_arguments(parser)
     args = parser.parse_args(argv)
     config = from_args(args)
@@ -71,9 +77,17 @@ def main(argv: list[str] | None = None) -> int:
     from vgpo_train.trainer import VGPOTrainer, grpo_args
 
     state = PartialState()
+    validate = args.eval_data.lower() != "none"
     try:
-        if args.train_data in TASKS:
-            hub.require(args.model, [TASKS[args.train_data]], args.source)
+        if validate and args.eval_data not in TASKS:
+            raise ValueError(
+                f"--eval-data {args.eval_data}: unknown task; known: {', '.join(TASKS)}, or none"
+            )
+        if args.eval_steps < 1:
+            raise ValueError(f"--eval-steps {args.eval_steps}: must be at least 1")
+        wanted = [TASKS[name] for name in {args.train_data, args.eval_data} if name in TASKS]
+        if wanted:
+            hub.require(args.model, wanted, args.source)
         dataset, skipped = training_dataset(
             args.train_data,
             args.source,
@@ -93,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
                   "(image tokens included) left out, as the reference run does", file=sys.stderr)  # fmt: skip
         extra = {"max_steps": args.max_steps, "use_vllm": args.use_vllm, "save_steps": args.save_steps,
                  "save_total_limit": args.save_total_limit, "report_to": args.report_to.split(",")}  # fmt: skip
+        if validate:
+            extra |= {"eval_strategy": "steps", "eval_steps": args.eval_steps, "num_generations_eval": 1}
         if args.use_vllm:
             extra["vllm_mode"] = "colocate"
         trl_args = grpo_args(config, str(args.output_dir), state.num_processes, **extra)
@@ -101,6 +117,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"the training data has {len(dataset)} prompts, fewer than one rollout batch "
                 f"(--rollout-batch {config.rollout_batch}): no step could run; lower --rollout-batch and --global-batch"
             )
+        evaluation = None
+        if validate:  # one sampled response per prompt, scored by the reward checker: eval_reward is accuracy
+            try:
+                evaluation, _ = training_dataset(args.eval_data, args.source, args.data_dir, args.eval_limit,
+                                                 config.prompt, config.min_pixels, config.max_pixels)  # fmt: skip
+            except DataError as exc:
+                raise DataError(
+                    f"--eval-data {args.eval_data}: {exc} (--eval-data none trains without validation)"
+                ) from None
     except (DataError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -110,10 +135,11 @@ def main(argv: list[str] | None = None) -> int:
         config.save(args.output_dir, run_record(args))
     trainer = VGPOTrainer(
         model=args.model, reward_funcs=[trl_reward(config.reward_protocol, workers=args.reward_workers)], args=trl_args,
-        train_dataset=dataset, vgpo=config,
+        train_dataset=dataset, eval_dataset=evaluation, vgpo=config,
     )  # fmt: skip
     trainer.train(resume_from_checkpoint=True if args.resume else None)
     trainer.save_model(str(args.output_dir / "final"))
+    trainer.save_state()  # trainer_state.json: every logged step, eval_reward included
     # every process leaves together and closes its process group: without this a process that exits
     # while its gloo/NCCL threads still run can abort, and a finished run would exit non-zero
     trainer.accelerator.wait_for_everyone()
