@@ -586,3 +586,26 @@ def test_missing_validation_data_is_named_with_its_flag(tiny_model_dir, tmp_path
         ["--model", str(tiny_model_dir), "--eval-data", "mmk13", "--output-dir", str(tmp_path / "out")]
     )
     assert code == 2 and "--eval-data mmk13: unknown task" in capsys.readouterr().err
+
+
+def test_images_are_decoded_when_a_row_is_read_not_up_front(tiny_model_dir, tmp_path, monkeypatch):
+    """Building the data and filtering long prompts read image headers only; a row's images are decoded
+    when the trainer reads that row. The header-based prompt length equals the processor's count."""
+    from transformers import AutoProcessor
+
+    import vgpo_train.data as data
+
+    decoded = []
+    real = data.load_image
+    monkeypatch.setattr(data, "load_image", lambda *a, **k: decoded.append(a[0]) or real(*a, **k))
+    monkeypatch.setenv("VGPO_CACHE", str(tmp_path / "cache"))
+    rows, _ = data.training_dataset("virl39k", "local", synthetic.write(tmp_path / "data", ["virl39k"], n=4),
+                                    min_pixels=3136, max_pixels=12544)  # fmt: skip
+    processor = AutoProcessor.from_pretrained(tiny_model_dir)
+    rows, dropped = data.drop_overlong(rows, processor, 10_000)
+    assert decoded == [] and dropped == 0
+    row = rows[1]
+    assert decoded == row["image_paths"] and row["images"][0].mode == "RGB"
+    text = processor.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True)
+    want = processor(text=[text], images=row["images"], return_tensors="pt")["input_ids"].shape[1]
+    assert data.prompt_length(rows.with_format(None)[1], processor) == want

@@ -73,18 +73,20 @@ def visual_tokens(width: int, height: int, min_pixels: int = 3136, max_pixels: i
 
 def load_images(sample: Sample, min_pixels: int = MIN_PIXELS, max_pixels: int = MAX_PIXELS) -> list:
     """The sample's images as RGB PIL images inside the pixel bounds; DataError naming the item if one is bad."""
+    return [load_image(path, min_pixels, max_pixels, sample.id) for path in sample.images]
+
+
+def load_image(path: str, min_pixels: int = MIN_PIXELS, max_pixels: int = MAX_PIXELS, item: str = "") -> Any:
+    """One image as an RGB PIL image inside the pixel bounds; DataError naming the item if it is bad."""
     from PIL import Image
 
-    out = []
-    for path in sample.images:
-        try:
-            with Image.open(path) as img:
-                img = img.convert("RGB")
-        except (OSError, ValueError) as exc:
-            raise DataError(f"{sample.id}: cannot read image {path}: {exc}") from exc
-        size = fit_pixels(*img.size, min_pixels, max_pixels)
-        out.append(img if size == img.size else img.resize(size, Image.Resampling.BICUBIC))
-    return out
+    try:
+        with Image.open(path) as img:
+            img = img.convert("RGB")
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{item}: cannot read image {path}: {exc}") from exc
+    size = fit_pixels(*img.size, min_pixels, max_pixels)
+    return img if size == img.size else img.resize(size, Image.Resampling.BICUBIC)
 
 
 def render(processor: Any, sample: Sample, variant: str = "lookback", images: list[Any] | None = None) -> str:
