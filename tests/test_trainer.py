@@ -609,3 +609,30 @@ def test_images_are_decoded_when_a_row_is_read_not_up_front(tiny_model_dir, tmp_
     text = processor.apply_chat_template(row["prompt"], tokenize=False, add_generation_prompt=True)
     want = processor(text=[text], images=row["images"], return_tensors="pt")["input_ids"].shape[1]
     assert data.prompt_length(rows.with_format(None)[1], processor) == want
+
+
+def test_dynamic_sampling_refills_on_two_processes(tiny_model_dir, tmp_path):
+    """Two CPU processes (torchrun, gloo), each refilling its share of the rollout batch in lock-step:
+    every update on both processes holds full groups with a signal, and refill rounds really ran."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    data = synthetic.write(tmp_path / "data", ["virl39k"], n=6)
+    with socket.socket() as sock:  # a free port for the processes to meet on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    script = Path(__file__).parent / "two_process_refill.py"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+           "--master_port", str(port), str(script), str(tiny_model_dir), str(data), str(tmp_path / "out")]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "VGPO_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert result["processes"] == 2 and sorted(p for p, _ in result["seen"]) == [0, 1]
+    for _, batches in result["seen"]:
+        assert len(batches) == 3 and all(len(rows) == 4 and min(rows) > 0 for rows in batches), batches
+    assert all(e["vgpo/refill_short"] == 0 for e in result["logs"]) and result["logs"]
+    assert any(e["vgpo/refill_rounds"] > 1 for e in result["logs"]), result["logs"]
