@@ -112,7 +112,7 @@ def test_dynamic_sampling_refills_the_batch_with_groups_that_carry_a_signal(
         assert bool((rows == 0).any())  # the control: filtered groups stay in the batch, masked
 
 
-def test_cli_saves_the_resolved_config(tiny_model_dir, tmp_path, monkeypatch):
+def test_cli_saves_the_resolved_config(tiny_model_dir, tmp_path, monkeypatch, capsys):
     from accelerate import Accelerator
 
     from vgpo_train.__main__ import main
@@ -135,6 +135,7 @@ def test_cli_saves_the_resolved_config(tiny_model_dir, tmp_path, monkeypatch):
     assert saved["gate"] is False and saved["intra"] is True and saved["beta"] == 0.3
     assert saved["run"]["model"] == str(tiny_model_dir) and saved["run"]["model_revision"] is None
     assert saved["run"]["data"]["task"] == "virl39k" and saved["run"]["data"]["data_dir"] == str(data)
+    assert "vgpo-train: the weights" in capsys.readouterr().err  # a closing line: did it train, or why not
     history = json.loads((out / "trainer_state.json").read_text())["log_history"]
     assert any("eval_reward" in entry for entry in history)  # validated on MMK12 with the checker
     assert (out / "final" / "config.json").exists()

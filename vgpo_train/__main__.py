@@ -140,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     trainer.train(resume_from_checkpoint=True if args.resume else None)
     trainer.save_model(str(args.output_dir / "final"))
     trainer.save_state()  # trainer_state.json: every logged step, eval_reward included
+    if state.is_main_process:
+        from vgpo_train.demo import summary
+
+        print(f"vgpo-train: {summary(trainer.state.log_history)}", file=sys.stderr)
     # every process leaves together and closes its process group: without this a process that exits
     # while its gloo/NCCL threads still run can abort, and a finished run would exit non-zero
     trainer.accelerator.wait_for_everyone()
