@@ -637,3 +637,47 @@ def test_dynamic_sampling_refills_on_two_processes(tiny_model_dir, tmp_path):
         assert len(batches) == 3 and all(len(rows) == 4 and min(rows) > 0 for rows in batches), batches
     assert all(e["vgpo/refill_short"] == 0 for e in result["logs"]) and result["logs"]
     assert any(e["vgpo/refill_rounds"] > 1 for e in result["logs"]), result["logs"]
+
+
+def test_a_batch_mixing_image_and_text_only_prompts_trains(tiny_model_dir, dataset, tmp_path, monkeypatch):
+    """Text-only prompts have no focus (w = 0, left out of the min-max): their tokens all get the
+    rollout's advantage, while image prompts' tokens are reweighted; the step runs through TRL."""
+    seen = []
+    original = VGPOTrainer._compute_loss
+
+    def spy(self, model, inputs):
+        seen.append({k: inputs[k].detach().clone() for k in ("prompt_ids", "advantages", "completion_mask")})
+        return original(self, model, inputs)
+
+    monkeypatch.setattr(VGPOTrainer, "_compute_loss", spy)
+    text_only = set(sorted(dataset["id"])[::2])
+
+    def strip(row):  # every other prompt loses its image
+        if row["id"] not in text_only:
+            return {}
+        return {"image_paths": [], "image_sizes": [],
+                "prompt": [{"role": "user", "content": [c for c in row["prompt"][0]["content"] if c["type"] == "text"]}]}  # fmt: skip
+
+    rows = dataset.with_format(None).map(strip).with_transform(dataset._format_kwargs["transform"])
+
+    def reward(completions, **columns):
+        return [float(i % 2) for i in range(len(completions))]
+
+    trainer = _trainer(tiny_model_dir, rows, tmp_path / "out", reward, max_steps=2, online_filter=False,
+                       max_completion_length=8, num_generations=4, rollout_batch=4, global_batch=4, per_device_batch=4)  # fmt: skip
+    trainer.train()
+    image_id = trainer.model.config.image_token_id
+    flat, varied = 0, 0
+    for batch in seen:
+        for ids, adv, mask in zip(
+            batch["prompt_ids"], batch["advantages"], batch["completion_mask"], strict=True
+        ):
+            values = adv[mask.bool()]
+            if values.numel() < 2 or values.abs().max() == 0:
+                continue
+            if (ids == image_id).any():
+                varied += int(values.max() - values.min() > 1e-6)
+            else:
+                assert torch.allclose(values, values[:1].expand_as(values)), values  # no reweighting
+                flat += 1
+    assert flat and varied, (flat, varied)

@@ -28,6 +28,7 @@ over the batch (`loss_type="dapo"`), no KL (`beta=0`).
 from __future__ import annotations
 
 import math
+from itertools import accumulate
 from typing import Any
 
 import torch
@@ -108,14 +109,53 @@ class VGPOTrainer(GRPOTrainer):
         self._draws = 0  # refill draws so far: seeds the next one, the same on every process
         self._refilling = False
 
+    def _generate(self, prompts: list):
+        """TRL's generation; in a batch mixing image and text-only prompts, TRL 1.16 hands the processor None
+        for a text-only prompt's images, which it rejects: an empty list says the same and is accepted."""
+        *head, images, tool_images = super()._generate(prompts)
+        if images is not None and any(imgs is None for imgs in images):
+            images = [imgs if imgs is not None else [] for imgs in images]
+        return (*head, images, tool_images)
+
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)  # (B_all, F)
         self._rewards = rewards
         return rewards
 
     def _get_per_token_logps_and_entropies(
-        self, model, input_ids, attention_mask, logits_to_keep, *args, **kwargs
+        self, model, input_ids, attention_mask, logits_to_keep, batch_size=None, **kwargs
     ):
+        num_images = kwargs.get("num_images")
+        if num_images is None or kwargs.get("image_grid_thw") is None or all(num_images):
+            return self._logps_with_focus(
+                model, input_ids, attention_mask, logits_to_keep, batch_size, **kwargs
+            )
+        # a batch mixing image and text-only prompts: TRL 1.16 hands the vision tower an empty pixel tensor
+        # for a chunk without images, which fails; here such a chunk goes without pixel inputs
+        size = batch_size or input_ids.size(0)
+        images = [0, *accumulate(num_images)]  # images before each row
+        patches = [0, *accumulate(kwargs["image_grid_thw"].prod(-1).tolist())]  # pixel rows before each image
+        per_row = ("token_type_ids", "mm_token_type_ids")
+        pixel_keys = ("pixel_values", "image_grid_thw", "num_images")
+        parts = []
+        for start in range(0, input_ids.size(0), size):
+            end = min(start + size, input_ids.size(0))
+            chunk = {k: v for k, v in kwargs.items() if k not in pixel_keys and k not in per_row}
+            chunk |= {k: kwargs[k][start:end] for k in per_row if kwargs.get(k) is not None}
+            first, last = images[start], images[end]
+            if last > first:
+                chunk |= {"pixel_values": kwargs["pixel_values"][patches[first] : patches[last]],
+                          "image_grid_thw": kwargs["image_grid_thw"][first:last], "num_images": num_images[start:end]}  # fmt: skip
+            parts.append(self._logps_with_focus(model, input_ids[start:end], attention_mask[start:end],
+                                                logits_to_keep, None, **chunk))  # fmt: skip
+        logps = torch.cat([p[0] for p in parts])
+        entropies = torch.cat([p[1] for p in parts]) if parts[0][1] is not None else None
+        aux = torch.stack([p[2] for p in parts]).mean() if parts[0][2] is not None else None
+        return logps, entropies, aux
+
+    def _logps_with_focus(self, model, input_ids, attention_mask, logits_to_keep, batch_size=None, **kwargs):
+        """TRL's log-prob forward; inside the rollout step, the focus scores of every chunk are captured too."""
+        args = (batch_size,)
         if self._capture is None or model is not self.model:
             return super()._get_per_token_logps_and_entropies(
                 model, input_ids, attention_mask, logits_to_keep, *args, **kwargs
