@@ -681,3 +681,23 @@ def test_a_batch_mixing_image_and_text_only_prompts_trains(tiny_model_dir, datas
                 assert torch.allclose(values, values[:1].expand_as(values)), values  # no reweighting
                 flat += 1
     assert flat and varied, (flat, varied)
+
+
+@pytest.mark.parametrize("flag", ["--focus-scope", "--compensation-mode", "--reward-protocol", "--prompt"])
+def test_a_wrong_choice_is_a_parse_error_naming_the_flag(flag, capsys):
+    from vgpo_train.__main__ import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--model", "m", "--output-dir", "o", flag, "minibatch"])
+    assert stop.value.code == 2 and f"argument {flag}: invalid choice: 'minibatch'" in capsys.readouterr().err
+
+
+def test_the_flag_choices_are_what_the_code_accepts():
+    from vgpo_eval.checker.protocols import PROTOCOLS
+    from vgpo_eval.instructions import PROMPTS
+    from vgpo_train.advantage import COMPENSATIONS
+    from vgpo_train.config import CHOICES
+
+    assert set(CHOICES["compensation_mode"]) == set(COMPENSATIONS)
+    assert set(CHOICES["reward_protocol"]) == set(PROTOCOLS)
+    assert set(CHOICES["prompt"]) == set(PROMPTS)

@@ -100,6 +100,15 @@ class VGPOConfig:
         return path
 
 
+# the string fields that take one of a few values: a wrong one is a parse error naming the flag
+CHOICES = {
+    "focus_scope": ("rollout", "update"),
+    "compensation_mode": ("linear", "exponential", "step"),
+    "reward_protocol": ("papo", "strict", "paper"),
+    "prompt": ("train", "lookback"),
+}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per field: --beta 0.3 ...; booleans that default to on get --no-<name>."""
     for f in dataclasses.fields(VGPOConfig):
@@ -112,7 +121,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             )  # fmt: skip
         else:
             kind = {"int": int, "float": float, "str": str}[str(f.type)]
-            parser.add_argument(flag, dest=f.name, type=kind, default=f.default, help=help_text)
+            parser.add_argument(flag, dest=f.name, type=kind, default=f.default, help=help_text,
+                                choices=CHOICES.get(f.name))  # fmt: skip
 
 
 def from_args(args: argparse.Namespace) -> VGPOConfig:
