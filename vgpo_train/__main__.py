@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     from vgpo_train.trainer import VGPOTrainer, grpo_args
 
     state = PartialState()
+    origin: dict = {}  # where the training rows came from, and the hub commit they resolved to
     validate = args.eval_data.lower() != "none"
     try:
         if validate and args.eval_data not in TASKS:
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             config.prompt,
             config.min_pixels,
             config.max_pixels,
+            origin,
         )
         from transformers import AutoProcessor
 
@@ -132,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     if skipped and state.is_main_process:
         print(f"warning: {len(skipped)} training items left out, e.g. {skipped[0]}", file=sys.stderr)
     if state.is_main_process:
-        config.save(args.output_dir, run_record(args))
+        config.save(args.output_dir, run_record(args, origin))
     trainer = VGPOTrainer(
         model=args.model, reward_funcs=[trl_reward(config.reward_protocol, workers=args.reward_workers)], args=trl_args,
         train_dataset=dataset, eval_dataset=evaluation, vgpo=config,
@@ -151,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_record(args: argparse.Namespace) -> dict:
+def run_record(args: argparse.Namespace, origin: dict | None = None) -> dict:
     """What the run trained and on what: the model and the revision it resolved to (the snapshot in the
     local hub cache; None for a plain folder), the training data's source and pinned revision."""
     import dataclasses
@@ -173,7 +175,7 @@ def run_record(args: argparse.Namespace) -> dict:
     spec = spec_for(task, source) if task and source != "local" else None
     data = {"task": args.train_data, "source": source, "limit": args.limit,
             "data_dir": str(args.data_dir) if args.data_dir else None,
-            **({"dataset": dataclasses.asdict(spec)} if spec else {})}  # fmt: skip
+            **({"dataset": dataclasses.asdict(spec)} if spec else {}), "origin": origin or {}}  # fmt: skip
     return {"model": args.model, "model_revision": revision, "data": data}
 
 

@@ -36,9 +36,10 @@ class DecodeImages:
 
 def training_dataset(task_name: str = "virl39k", source: str = "papo", data_dir: str | Path | None = None,
                      limit: int | None = None, prompt: str = "train", min_pixels: int = 262_144,
-                     max_pixels: int = 4_194_304):  # fmt: skip
+                     max_pixels: int = 4_194_304, origin: dict | None = None):  # fmt: skip
     """The task's samples as TRL rows (images decoded on access); items whose images cannot be read are
-    left out (and counted)."""
+    left out (and counted). `origin`, when given, receives where the rows came from (dataset, split,
+    the revision asked for and the hub commit it resolved to)."""
     import datasets
     from PIL import Image
 
@@ -47,6 +48,8 @@ def training_dataset(task_name: str = "virl39k", source: str = "papo", data_dir:
     if task_name not in TASKS:
         raise ValueError(f"unknown task {task_name!r}; known: {', '.join(TASKS)}")
     loaded = load(TASKS[task_name], source, data_dir, limit)
+    if origin is not None:
+        origin.update(loaded.origin)
     rows, skipped = [], [*loaded.errors]
     for sample in loaded.samples:
         sizes = []
