@@ -179,6 +179,33 @@ GROWN_FROM_FAILURES = [  # rules found by an independent labelled set; rows reph
     ("\\boxed{4\\sqrt{3}}", "6.94", None, False),
     ("It matches the description best (option G).", "G", list("ABCDEFGHIJ"), True),
     ("<think>A, B or C?</think>\nFinal: AC", "A, C", None, True),
+    # a third independent set: an equality chain answers by its last side, one statement only
+    (
+        "The angle at B is 30°, so the ratio is its cosine.\ncos 30° = √3/2",
+        "\\frac{\\sqrt{3}}{2}",
+        None,
+        True,
+    ),
+    ("The distance is √(2² + 4²) = √20.", "2\\sqrt{5}", None, True),
+    ("The distance is √(2² + 4²) = √18.", "2\\sqrt{5}", None, False),
+    ("We get A ∩ B = {1, 2}.", "\\{1, 2\\}", None, True),
+    ("We get A ∩ B = {1, 3}.", "\\{1, 2\\}", None, False),
+    ("So x = 2 or x = 3.", "3", None, False),  # two statements: not the last side's
+    ("The answer is x \\le 3 = b", "3", None, False),  # a relation: no chain
+    # a qualifier or a Chinese 选/选项 between the cue and the letter
+    ("So 3 years. The answer is actually C.", "C", SQ, True),
+    ("So 3 years. The answer is actually B.", "C", SQ, False),
+    ("所以答案选A。", "A", SQ, True),
+    ("所以答案选B。", "A", SQ, False),
+    ("因此 x 的取值范围是 x > 2，对应选项 B。", "B", SQ, True),
+    # a leading approximation sign, scale words, hyphenated words
+    ("The answer is ≈ 6.93", "6.9", None, True),
+    ("The answer is ≈ 7.03", "6.9", None, False),
+    ("The total number of downloads shown is 1 million.", "1000000", None, True),
+    ("The total number of downloads shown is 2.5 million.", "2500000", None, True),
+    ("The total number of downloads shown is 1 million.", "1000", None, False),
+    ("**Answer:** bottom left", "bottom-left", None, True),
+    ("**Answer:** bottom right", "bottom-left", None, False),
 ]
 TEXT = [
     ("\\boxed{Yes}", "Yes", None, True),

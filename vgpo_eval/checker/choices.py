@@ -29,6 +29,11 @@ _PUNCTUATED = re.compile(
 )
 _SPACED = re.compile(r"^([A-J])\s+(.+)$")
 _TRAILING = re.compile(r"^(.+?)\s*\(\s*([A-J])\s*\)$")
+# words between a cue and the letter it gives: "the answer is actually C", "所以答案选A", "对应选项 B"
+_QUALIFIER = re.compile(
+    r"^(?:(?:actually|definitely|clearly|indeed|therefore|thus|so)\s+|选项\s*|选\s*|项\s*)(?=\(?[A-J]\b|\(?[A-J]$)",
+    re.IGNORECASE,
+)
 
 
 @lru_cache(maxsize=CACHE)
@@ -48,7 +53,7 @@ def gold_letters(gold: str, choices: tuple[str, ...] | None) -> frozenset[str] |
 @lru_cache(maxsize=CACHE)
 def pred_letters(pred: str, choices: tuple[str, ...] | None) -> frozenset[str] | None:
     """The option letters a predicted answer picks, or None when it picks none recognisably."""
-    s = normalize(pred)
+    s = _QUALIFIER.sub("", normalize(pred), count=1)
     exact = _options_written(s, choices) if choices else None
     if exact:  # an option's own text, even one that reads like letters ("Both A and C")
         return exact

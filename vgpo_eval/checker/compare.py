@@ -90,6 +90,8 @@ def equal(gold: str, pred: str, precision: int | None = None) -> bool:
         single = gold.count("=") == 1 and pred.count("=") == 1
         if single and all(names) and names[0].group(1) != names[1].group(1):
             return False  # "y = 4" does not answer "x = 4" (two different lines)
+    if "=" not in gold and (last := _last_side(pred)) is not None and equal(gold, last, precision):
+        return True  # "cos 30° = √3/2", "A ∩ B = {1, 2}", "√(2² + 4²) = √20": the chain's last side
     if _INTERVAL_HINT.search(gold + pred):  # "x \\le 2" answers "(-\\infty, 2]"
         gi, pi = intervals(gold), intervals(pred)
         if gi and pi:
@@ -276,6 +278,8 @@ def scalar_equal(gold: str, pred: str, precision: int | None = None) -> bool:
     if not g or not p:
         return False
     approx = _APPROX.split(p)
+    if len(approx) == 2 and not approx[0].strip() and approx[1].strip():  # "≈ 6.93": the value itself
+        return scalar_equal(gold, approx[1].strip(), precision)
     if len(approx) == 2 and all(x.strip() for x in approx):  # "5\sqrt{2} \approx 7.07" states both
         return all(scalar_equal(gold, x.strip(), precision) for x in approx)  # both must be right
     if _compact(g) == _compact(p):  # case aside (not for "Aa"), "315^\\circ T" = "315° T", "H_2O" = "H2O"
@@ -337,6 +341,17 @@ def _sides(equation: str) -> tuple[expr.Expr, expr.Expr] | None:
         return None
     left, right = (expr.parse(side.strip()) for side in s.split("="))
     return (left, right) if left is not None and right is not None else None
+
+
+def _last_side(s: str) -> str | None:
+    """The last side of one chain of equalities ("A ∩ B = {1, 2}" -> "{1, 2}"), or None: no "=", a
+    relation (<=, \\ne), or several statements ("x = 2 or x = 3", "a = 1, b = 2")."""
+    if "=" not in s or re.search(r"[<>!]=|==|\\(?:le|ge|ne)|\\b(?:or|and)\\b|或|和|且", s):
+        return None
+    if len(_split_top(s, ",;")) > 1:
+        return None
+    last = s.rsplit("=", 1)[1].strip()
+    return last or None
 
 
 def _stated_value(s: str) -> Quantity | None:
@@ -418,7 +433,8 @@ def text_equal(gold: str, pred: str) -> bool:
 
 
 def _words(s: str) -> str:
-    s = re.sub(r"[^\w\s:<>=+\-*/^().]", " ", s.lower())
+    s = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", s.lower())  # "bottom-left" is "bottom left"
+    s = re.sub(r"[^\w\s:<>=+\-*/^().]", " ", s)
     s = re.sub(r"^(?:the|a|an)\s+", "", s.strip())
     return re.sub(r"\s+", " ", s).strip(" .")
 

@@ -154,12 +154,20 @@ def quantity(text: str) -> Quantity | None:
     if number is None:
         return _worded(s, unit, percent)
     rest = rest.strip()
+    value, decimals = number
+    scale = _SCALE.match(rest)
+    if scale:  # "1 million", "2.5 thousand": an exact count, not a unit
+        value, decimals = value * _SCALES[scale[1].lower()], 0
+        rest = rest[scale.end() :].strip()
     if rest:
         if unit is not None or not _looks_like_unit(rest):
             return None
         unit = canonical_unit(rest)
-    value, decimals = number
     return Quantity(value, decimals, unit, percent)
+
+
+_SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
+_SCALE = re.compile(r"(thousand|million|billion|trillion)\b", re.IGNORECASE)
 
 
 def _leading_number(s: str) -> tuple[tuple[Fraction, int | None] | None, str]:
