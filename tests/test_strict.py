@@ -191,6 +191,10 @@ GROWN_FROM_FAILURES = [  # rules found by an independent labelled set; rows reph
     ("We get A ∩ B = {1, 2}.", "\\{1, 2\\}", None, True),
     ("We get A ∩ B = {1, 3}.", "\\{1, 2\\}", None, False),
     ("So x = 2 or x = 3.", "3", None, False),  # two statements: not the last side's
+    ("所以 x = 2 或 x = 3。", "2, 3", None, True),  # 或 joins answers as "or" does
+    ("所以 x = 2 或 x = 4。", "2, 3", None, False),
+    ("The intersection points are (2, 4) and (0, 0).", "(0,0), (2,4)", None, True),  # "and" outside brackets
+    ("The intersection points are (2, 4) and (0, 1).", "(0,0), (2,4)", None, False),
     ("The answer is x \\le 3 = b", "3", None, False),  # a relation: no chain
     # a qualifier or a Chinese 选/选项 between the cue and the letter
     ("So 3 years. The answer is actually C.", "C", SQ, True),

@@ -243,11 +243,23 @@ def _balanced(s: str) -> bool:
     return depth == 0
 
 
+_WORD_SEPARATOR = re.compile(r"\s+(?:and|or)\s+|\s*或\s*")  # not 和: it is also "sum" (两数之和)
+
+
+def _depth(s: str) -> int:
+    """Brackets left open at the end of `s`."""
+    return sum(s.count(c) for c in "([{") - sum(s.count(c) for c in ")]}")
+
+
 def _split_top(s: str, separators: str | None) -> list[str]:
     """Split at top-level separators (or at " and " when `separators` is None)."""
-    if separators is None:
-        pieces = re.split(r"\s+(?:and|or)\s+", s)
-        return [p.strip() for p in pieces] if len(pieces) > 1 and "(" not in s else [s]
+    if separators is None:  # words, outside any bracket: "(2, 4) and (0, 0)", "x = 2 或 x = 3"
+        cuts = [m for m in _WORD_SEPARATOR.finditer(s) if _depth(s[: m.start()]) == 0]
+        if not cuts:
+            return [s]
+        bounds = [0, *(x for m in cuts for x in (m.start(), m.end())), len(s)]
+        pieces = [s[a:b].strip() for a, b in zip(bounds[::2], bounds[1::2], strict=True)]
+        return pieces if all(pieces) else [s]
     out, depth, start = [], 0, 0
     for i, ch in enumerate(s):
         if ch in "([{":
