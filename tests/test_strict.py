@@ -401,3 +401,12 @@ def test_verdict_names_rule_and_extracted():
     assert (
         check("<think>cut", Sample(id="t/2", task="t", question="", answer="1")).rule == "no_answer:truncated"
     )
+
+
+def test_an_equality_chain_answers_by_its_last_side_only_as_one_statement():
+    from vgpo_eval.checker.compare import _last_side, _stated_value
+
+    assert _last_side("A ∩ B = {1, 2}") == "{1, 2}" and _last_side("√(2² + 4²) = √20") == "√20"
+    for several in ("x = 2 or x = 3", "p = 1 and q = 4", "a = 1, b = 2", "x = 2 或 x = 3", "x \\le 3 = b"):
+        assert _last_side(several) is None, several
+    assert _stated_value("2(6 + 3) = 18").value == 18 and _stated_value("x = 2 or x = 3").value == 3

@@ -355,22 +355,21 @@ def _sides(equation: str) -> tuple[expr.Expr, expr.Expr] | None:
     return (left, right) if left is not None and right is not None else None
 
 
-def _last_side(s: str) -> str | None:
-    """The last side of one chain of equalities ("A ∩ B = {1, 2}" -> "{1, 2}"), or None: no "=", a
-    relation (<=, \\ne), or several statements ("x = 2 or x = 3", "a = 1, b = 2")."""
-    if "=" not in s or re.search(r"[<>!]=|==|\\(?:le|ge|ne)|\\b(?:or|and)\\b|或|和|且", s):
+def _last_side(s: str, one_statement: bool = True) -> str | None:
+    """The last side of a chain of equalities ("A ∩ B = {1, 2}" -> "{1, 2}"), or None: no "=", or a
+    relation (<=, \\ne); with `one_statement`, also None for several statements ("x = 2 or x = 3",
+    "a = 1, b = 2")."""
+    if "=" not in s or re.search(r"[<>!]=|==|\\(?:le|ge|ne)", s):
         return None
-    if len(_split_top(s, ",;")) > 1:
+    if one_statement and (re.search(r"\b(?:or|and)\b|或|和|且", s) or len(_split_top(s, ",;")) > 1):
         return None
-    last = s.rsplit("=", 1)[1].strip()
-    return last or None
+    return s.rsplit("=", 1)[1].strip() or None
 
 
 def _stated_value(s: str) -> Quantity | None:
     """The number a chain of equalities ends on ("24/7 = 4", "|AB| = 198"), or None."""
-    if "=" not in s or re.search(r"[<>!]=|==|\\(?:le|ge|ne)", s):
-        return None
-    return quantity(s.rsplit("=", 1)[1])
+    last = _last_side(s, one_statement=False)
+    return quantity(last) if last is not None else None
 
 
 def _compact(s: str) -> str:
