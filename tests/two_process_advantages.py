@@ -44,7 +44,7 @@ def main() -> None:
     width = int(lengths[list(rows)].max())  # this process's padding, as TRL pads each process's batch
     mask = torch.arange(width)[None, :] < lengths[list(rows)][:, None]  # (b, T_local)
     fake = types.SimpleNamespace(
-        accelerator=acc, num_generations=4, _refilling=False,
+        accelerator=acc, num_generations=4,
         vgpo=VGPOConfig(online_filter=False), model=types.SimpleNamespace(training=True),
         _metrics={"train": defaultdict(list), "eval": defaultdict(list)},
     )  # fmt: skip

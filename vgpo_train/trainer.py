@@ -107,7 +107,6 @@ class VGPOTrainer(GRPOTrainer):
         self._rewards: torch.Tensor | None = None
         self._image_token_id = self.model.config.image_token_id
         self._draws = 0  # refill draws so far: seeds the next one, the same on every process
-        self._refilling = False
 
     def _generate(self, prompts: list):
         """TRL's generation; in a batch mixing image and text-only prompts, TRL 1.16 hands the processor None
@@ -155,10 +154,9 @@ class VGPOTrainer(GRPOTrainer):
 
     def _logps_with_focus(self, model, input_ids, attention_mask, logits_to_keep, batch_size=None, **kwargs):
         """TRL's log-prob forward; inside the rollout step, the focus scores of every chunk are captured too."""
-        args = (batch_size,)
         if self._capture is None or model is not self.model:
             return super()._get_per_token_logps_and_entropies(
-                model, input_ids, attention_mask, logits_to_keep, *args, **kwargs
+                model, input_ids, attention_mask, logits_to_keep, batch_size, **kwargs
             )
         prompt_len = input_ids.size(1) - logits_to_keep
         rows = {"start": 0}
@@ -177,7 +175,7 @@ class VGPOTrainer(GRPOTrainer):
         handle = final_norm(self.accelerator.unwrap_model(model)).register_forward_hook(hook)
         try:
             return super()._get_per_token_logps_and_entropies(
-                model, input_ids, attention_mask, logits_to_keep, *args, **kwargs
+                model, input_ids, attention_mask, logits_to_keep, batch_size, **kwargs
             )
         finally:
             handle.remove()
@@ -202,7 +200,6 @@ class VGPOTrainer(GRPOTrainer):
         finally:
             self._capture = None
         b = captured.size(0)
-        self._round_table = self._table_rows(self._rewards.size(0))
         weighted = self._rewards * self.reward_weights.to(self._rewards.device)  # (B_all, F)
         start = self.accelerator.process_index * b
         rewards = torch.nansum(weighted, dim=1)[start : start + b]  # (B,) this process's rows
@@ -220,27 +217,19 @@ class VGPOTrainer(GRPOTrainer):
                 f"multiple of the number of processes ({acc.num_processes}); or pass --no-refill"
             )
         target = len(ids) // n  # groups this process must bring to the update
-        pieces, have, rounds, filtered, batch = [], 0, 0, 0, inputs
-        self._refilling = True
-        try:
-            return self._refill(inputs, target, pieces, have, rounds, filtered, batch)
-        finally:
-            self._refilling = False
-
-    def _refill(self, inputs, target, pieces, have, rounds, filtered, batch) -> dict:
-        acc, n = self.accelerator, self.num_generations
-        tables = []  # each round's completions-table rows, to rebuild the table from the kept rows
+        pieces, tables, have, rounds, filtered, batch = [], [], 0, 0, 0, inputs
         while True:
             output, scores, has_image, rewards = self._one_round(batch)
+            all_rewards = acc.gather(rewards)  # (B_all,)
+            tables.append(self._table_rows(all_rewards.numel()))  # the rows TRL just logged for this round
             keys = [f"{rounds}/{x.get('id')}" if x.get("id") is not None else None for x in batch]
-            group_ids = self._group_ids(keys, acc.gather(rewards).numel())  # (B_all,)
-            kept = self._online_filter(acc.gather(rewards), group_ids)  # (B_all,)
+            group_ids = self._group_ids(keys, all_rewards.numel())  # (B_all,)
+            kept = self._online_filter(all_rewards, group_ids)  # (B_all,)
             filtered += torch.unique(group_ids[kept == 0]).numel()
             start = acc.process_index * len(batch)
             local = kept[start : start + len(batch)].bool().cpu()  # (B,) whole groups
             take = local.nonzero().flatten()[: (target - have) * n]  # rows of the first kept groups
             pieces.append((take, output, scores, has_image, rewards, keys))
-            tables.append(self._round_table)
             have += take.numel() // n
             rounds += 1
             short = int(acc.gather(torch.tensor([target - have], device=acc.device)).max())
@@ -264,14 +253,14 @@ class VGPOTrainer(GRPOTrainer):
         kept_rows = gather_object([(r, acc.process_index * b + i) for r, piece in enumerate(pieces)
                                    for i in piece[0].tolist()])  # fmt: skip
         self._keep_table_rows(tables, kept_rows)
-        output["advantages"] = self._vgpo_advantages(keys, output, scores, has_image, rewards)
-        mode = "train"
-        self._metrics[mode]["vgpo/refill_rounds"].append(float(rounds))
-        self._metrics[mode]["vgpo/refill_prompts"].append(
-            float(len(inputs) // n * acc.num_processes * rounds)
+        output["advantages"] = self._vgpo_advantages(
+            keys, output, scores, has_image, rewards, count_filtered=False
         )
-        self._metrics[mode]["vgpo/filtered_groups"].append(float(filtered))
-        self._metrics[mode]["vgpo/refill_short"].append(float(acc.gather(torch.tensor([target - have],
+        metrics = self._metrics["train"]
+        metrics["vgpo/refill_rounds"].append(float(rounds))
+        metrics["vgpo/refill_prompts"].append(float(target * acc.num_processes * rounds))
+        metrics["vgpo/filtered_groups"].append(float(filtered))  # over every round
+        metrics["vgpo/refill_short"].append(float(acc.gather(torch.tensor([target - have],
                                                                                         device=acc.device)).sum()))  # fmt: skip
         return output
 
@@ -298,11 +287,13 @@ class VGPOTrainer(GRPOTrainer):
         )  # fmt: skip
 
     def _vgpo_advantages(
-        self, keys: list, output: dict, scores: torch.Tensor, has_image: torch.Tensor, rewards: torch.Tensor
-    ):
+        self, keys: list, output: dict, scores: torch.Tensor, has_image: torch.Tensor, rewards: torch.Tensor,
+        count_filtered: bool = True,
+    ):  # fmt: skip
         """(B, T) advantages of this process's rows, computed over the whole gathered batch.
 
-        keys: this process's group keys (prompt ids), scores (B, T), has_image (B,), rewards (B,).
+        keys: this process's group keys (prompt ids), scores (B, T), has_image (B,), rewards (B,);
+        count_filtered: log the groups filtered here (dynamic sampling counts them over its rounds).
         """
         acc = self.accelerator
         mask = output["completion_mask"].bool()  # (B, T)
@@ -327,7 +318,7 @@ class VGPOTrainer(GRPOTrainer):
             output["completion_mask"].dtype
         )
         output["num_items_in_batch"] = acc.gather(output["completion_mask"].sum()).sum().clamp(min=1)
-        self._log_stats(stats, kept, group_ids)
+        self._log_stats(stats, kept if count_filtered else None, group_ids)
         return local
 
     # TRL's completions table (`_logs`: deques of the latest generation batch's rows) shows TRL's own
@@ -391,11 +382,14 @@ class VGPOTrainer(GRPOTrainer):
         mean = group_mean(rewards.float(), index, groups)[index]  # (B_all,)
         return ((mean > self.vgpo.filter_low) & (mean < self.vgpo.filter_high)).float()
 
-    def _log_stats(self, stats: dict[str, torch.Tensor], kept: torch.Tensor, group_ids: torch.Tensor) -> None:
+    def _log_stats(
+        self, stats: dict[str, torch.Tensor], kept: torch.Tensor | None, group_ids: torch.Tensor
+    ) -> None:
+        """The VGPO stats, and the filtered groups when `kept` is given."""
         mode = "train" if self.model.training else "eval"
         for name, value in stats.items():  # names already carry the "vgpo/" prefix
             self._metrics[mode][name].append(float(value))
-        if not self._refilling:  # with refill, _refilled counts the groups filtered in every round
+        if kept is not None:
             groups = torch.unique(group_ids[kept == 0]).numel()
             self._metrics[mode]["vgpo/filtered_groups"].append(float(groups))
         if not math.isfinite(self._metrics[mode]["vgpo/focus_mean"][-1]):
