@@ -725,3 +725,19 @@ def test_the_paper_run_through_the_hub_records_the_data_commit(tiny_model_dir, t
     data = json.loads((out / "vgpo_config.json").read_text())["run"]["data"]
     assert data["source"] == "papo" and data["dataset"]["dataset"] == "PAPOGalaxy/PAPO_ViRL39K_train"
     assert data["origin"]["resolved"] == "0" * 40  # the stand-in hub's commit
+
+
+def test_a_training_row_with_a_broken_image_is_left_out_by_name(tmp_path, monkeypatch):
+    """An unreadable image leaves its row out, named, when the data is built; the other rows stay."""
+    import vgpo_train.data as data
+
+    monkeypatch.setenv("VGPO_CACHE", str(tmp_path / "cache"))
+    rows, _ = data.training_dataset("virl39k", "local", synthetic.write(tmp_path / "data", ["virl39k"], n=3),
+                                    min_pixels=3136, max_pixels=12544)  # fmt: skip
+    broken = rows.with_format(None)[1]
+    with open(broken["image_paths"][0], "wb") as f:  # the cached copy the rows point at
+        f.write(b"not a picture")
+    data_again, skipped = data.training_dataset("virl39k", "local", tmp_path / "data",
+                                                min_pixels=3136, max_pixels=12544)  # fmt: skip
+    assert len(data_again) == 2 and broken["id"] not in data_again["id"]
+    assert len(skipped) == 1 and skipped[0].startswith(f"{broken['id']}: cannot read image"), skipped

@@ -58,7 +58,7 @@ def training_dataset(task_name: str = "virl39k", source: str = "papo", data_dir:
                 with Image.open(path) as img:  # the header only: the pixels are decoded on access
                     sizes.append(fit_pixels(*img.size, min_pixels, max_pixels))
         except (OSError, ValueError) as exc:
-            skipped.append(str(DataError(f"{sample.id}: cannot read image {path}: {exc}")))
+            skipped.append(f"{sample.id}: cannot read image {path}: {exc}")  # load_image's wording
             continue
         content = [{"type": "image"} for _ in sizes] + [{"type": "text", "text": user_text(sample, prompt)}]
         rows.append({
