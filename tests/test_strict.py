@@ -53,7 +53,9 @@ PERCENT_UNITS_DEGREES = [
     ("\\boxed{12 \\text{ cm}^2}", "12", None, True),
     ("\\boxed{90^\\circ}", "90", None, True),
     ("\\boxed{45 \\text{ degrees}}", "45°", None, True),
-    ("\\boxed{\\frac{\\pi}{2}}", "90", None, False),  # radians do not answer a question in degrees
+    ("\\boxed{\\frac{\\pi}{2}}", "90", None, True),  # a bare gold in degrees, answered in radians: one angle
+    ("\\boxed{\\frac{\\pi}{2}}", "45", None, False),  # another angle
+    ("\\boxed{\\pi}", "3", None, False),  # 180 degrees, and not 3 either
     ("\\boxed{m\\angle B = 40^\\circ}", "40", None, True),
 ]
 EXPRESSIONS = [
@@ -360,6 +362,102 @@ ANSWER_FORMS = [
     ("The answer is A triangle with equal sides.", "A", SHAPES, False),  # "A" the article: no letter
 ]
 
+# rules found by the fourth and fifth independent labelled sets (benchmarks/data/labelled_4.jsonl and
+# labelled_5.jsonl): real models' phrasing without a box; rows rephrased here, each accepting rule
+# beside rows that must stay rejected
+TIMES = ["A lion", "Time waits for no man", "A clock", "An hourglass"]
+FOOD = ["mice", "frogs", "snakes", "hawks"]
+QUADRANTS = ["第一象限", "第二象限", "第三象限", "第四象限"]
+SYLLOGISM = ["Some dogs are not cats", "All dogs are cats", "No dogs are cats", "Cats"]
+NUMS = ["12", "15", "18", "24"]
+ABCD = ["A", "B", "C", "D"]
+PHRASING = [
+    ("答案是 Ｃ", "C", ABCD, True),
+    ("答案是 Ｄ", "C", ABCD, False),
+    ("所以答案是１２", "12", None, True),
+    ("Sum of the bars: 4 + 6 = 10\n#### 10", "10", None, True),
+    ("Sum of the bars: 4 + 6 = 10\n#### 10", "12", None, False),
+    ("由此可知面积为 36，选项C正确。", "C", NUMS, True),
+    ("所以，选项 B 和 C 都对。", "C", NUMS, False),
+    ("故选 C 和 D", "C", NUMS, False),
+    ("The radius is 5, so half the chord is 4 and the distance is 3. B.", "B", NUMS, True),
+    ("The radius is 5, so half the chord is 4 and the distance is 3. B.", "C", NUMS, False),
+    ("At first B looks right. Wait, the arrow points left, so it's D.", "D", ABCD, True),
+    ("At first B looks right. Wait, the arrow points left, so it's D.", "B", ABCD, False),
+    ("The arrow points left. It's not D.", "D", ABCD, False),
+    ("I'd say the odd figure is C, because it alone has an even number of sides.", "C", ABCD, True),
+    ("Both **A** and **C** describe the trend.", "A, C", ABCD, True),
+    ("The valid ones are **A** and **C**.", "A", ABCD, False),
+    (
+        "Reading the bar gives $\\boxed{40}$.\nActually the bar passes the 45 line; it reaches 48. So the value is 48.",
+        "48",
+        None,
+        True,
+    ),
+    (
+        "Reading the bar gives $\\boxed{40}$.\nActually the bar passes the 45 line; it reaches 48. So the value is 48.",
+        "40",
+        None,
+        False,
+    ),
+    ("$\\boxed{7}$\nLet me re-check: 3 + 4 = 7. Yes.", "7", None, True),
+    ("The lowest point of the curve is -2, which is reached at x = 1.", "-2", None, True),
+    ("The lowest point of the curve is -2, which is reached at x = 1.", "1", None, False),
+    ("所以最小值为 3，此时 x = 4。", "3", None, True),
+    ("There are 5 shapes: 2 squares, 2 circles and 1 star.", "5", None, True),
+    ("There are 5 shapes: 2 squares, 2 circles and 1 star.", "1", None, False),
+    ("The tangent line therefore is 3x - y - 2 = 0.", "y=3x-2", None, True),
+    ("The tangent line therefore is 3x - y - 2 = 0.", "0", None, False),
+    ("So the difference is 7 - 7 = 0.", "0", None, True),
+    ("The graph lies above the axis exactly when $x \\in (2, 6)$.", "2<x<6", None, True),
+    ("The graph lies above the axis exactly when $x \\in (2, 6)$.", "(2, 5)", None, False),
+    ("Adding the three shelves: $1{,}200 + 950 + 850 = 3{,}000$.", "3000", None, True),
+    ("Adding the three shelves: $1{,}200 + 950 + 850 = 3{,}000$.", "3", None, False),
+    ("因式分解得 $(a+2)(a-2)$。", "a^2-4", None, True),
+    ("因式分解得 $(a+2)(a-2)$。", "a^2+4", None, False),
+    ("解得 x=3 或 x=-5。", "3", None, False),
+    ("解得 x=3 或 x=-5。", "3, -5", None, True),
+    ("Hence y = 1 or y = 4", "4", None, False),
+    ("Solving the quadratic gives x = 1 or x = 4.", "1", None, False),  # two roots, one gold
+    ("Solving the quadratic gives x = 1 or x = 4.", "1, 4", None, True),
+    ("The central angle is $\\frac{\\pi}{2}$ rad, i.e., 90°.", "90", None, True),
+    ("The central angle is $\\frac{\\pi}{2}$ rad, i.e., 90°.", "45", None, False),
+    ("∠AOB = $\\frac{\\pi}{3}$ rad, i.e., 60°.", "60", None, True),  # the restatement after "i.e."
+    ("∠AOB = $\\frac{\\pi}{3}$ rad, i.e., 60°.", "30", None, False),
+    ("Since ∠P = 50°, ∠Q = 180° − 50° − 60° = 70°.", "70", None, True),
+    ("Since ∠P = 50°, ∠Q = 180° − 50° − 60° = 70°.", "50", None, False),
+    ("$h = \\sqrt{13^2 - 5^2} = \\sqrt{144} = 12$", "12", None, True),
+    ("So t = 2 or t = 5. The points are (2, 4) and (5, 10).", "(2,4), (5,10)", None, True),
+    ("So t = 2 or t = 5. The points are (2, 4) and (5, 10).", "2", None, False),
+    ("BD = 3*sqrt(2)", "3\\sqrt{2}", None, True),
+    ("BD = 2*sqrt(3)", "3\\sqrt{2}", None, False),
+    ("\\boxed{B = \\frac{2\\pi}{3}}", "120", None, True),
+    ("\\boxed{\\frac{2\\pi}{3}}", "60", None, False),
+    ("Looking at the legend, (D) is correct.", "D", ABCD, True),
+    ("Looking at the legend, (D) is correct.", "C", ABCD, False),
+    ("[B]", "B", ABCD, True),
+    ("(A)(C)", "A, C", ABCD, True),
+    ("(A)(C)", "A", ABCD, False),
+    ("The picture warns that the hour is near: time waits for no man.", "B", TIMES, True),
+    ("The hourglass is not a clock.", "C", TIMES, False),
+    (
+        "Frogs eat insects, and snakes and hawks eat frogs. Losing the insects hurts the frogs most.",
+        "B",
+        FOOD,
+        True,
+    ),
+    (
+        "Frogs eat insects, and snakes and hawks eat frogs. Losing the insects hurts the frogs most.",
+        "C",
+        FOOD,
+        False,
+    ),
+    ("图像经过一、三象限，所以不经过第二象限。", "B", QUADRANTS, True),
+    ("图像经过一、三象限，所以不经过第二象限。", "A", QUADRANTS, False),
+    ("Some dogs are not cats.", "A", SYLLOGISM, True),  # the whole line is option A (D is inside it)
+    ("Some dogs are not cats.", "D", SYLLOGISM, False),
+]
+
 
 @pytest.mark.parametrize(
     "response, gold, choices, expected",
@@ -371,7 +469,8 @@ ANSWER_FORMS = [
     + CHOICES
     + TEXT
     + COMMITMENT
-    + GROWN_FROM_FAILURES,
+    + GROWN_FROM_FAILURES
+    + PHRASING,
 )
 def test_strict(response, gold, choices, expected):
     sample = Sample(id="t/1", task="t", question="", answer=gold, choices=choices)

@@ -17,16 +17,17 @@ from vgpo_eval.checker.quantity import CACHE, normalize
 
 LETTERS = "ABCDEFGHIJ"
 _LETTER = r"\(?\s*([A-J])\s*\)?"
-_SINGLE = re.compile(r"^\(?\s*([A-Ja-j])\s*\)?[.:]?$")
+_SINGLE = re.compile(r"^[(\[]?\s*([A-Ja-j])\s*[)\]]?[.:]?$")  # "C", "(C)", "[C]", "c."
 _MULTI = re.compile(
     rf"^(?:both\s+|options?\s+|choices?\s+|answers?\s+)?{_LETTER}(?:\s*(?:,\s*and|,|;|&|/|and)\s*{_LETTER})+$",
     re.I,
 )
-_COMPACT = re.compile(r"^[A-J]{2,}$")
+_COMPACT = re.compile(r"^[A-J]{2,}$|^(?:\([A-J]\)){2,}$")  # "ACD", "(B)(D)"
 _NAMED = re.compile(rf"^(?i:option|choice|answer)\s*:?\s*{_LETTER}$")
 _PUNCTUATED = re.compile(
     r"^(?:(?i:option|choice|answer)\s*:?\s*)?(?:[(（]\s*([A-J])\s*[)）]|([A-J])\s*[.:)\-。：、．])\s*(.+)$"
 )
+_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 _SPACED = re.compile(r"^([A-J])\s+(.+)$")
 _TRAILING = re.compile(r"^(.+?)\s*\(\s*([A-J])\s*\)$")
 # words between a cue and the letter it gives: "the answer is actually C", "所以答案选A", "对应选项 B"
@@ -82,8 +83,8 @@ def _letter_set(s: str, choices: tuple[str, ...] | None, allow_lower: bool) -> f
         letter = m.group(1).upper()
         return frozenset(letter) if _valid(letter, choices) else None
     multi = _MULTI.match(s)
-    if _COMPACT.match(s):  # "ACD"
-        letters = frozenset(s)
+    if _COMPACT.match(s):  # "ACD", "(B)(D)"
+        letters = frozenset(s.replace("(", "").replace(")", ""))
     elif multi and (allow_lower or s.upper() == s or s.lower().startswith("both")):
         letters = frozenset(re.findall(r"\b[A-J]\b", re.sub(r"(?i)^both\s+|\band\b", " ", s).upper()))
     else:
@@ -130,13 +131,25 @@ def _options_by_value(text: str, choices: tuple[str, ...]) -> frozenset[str]:
 def options_stated(sentence: str, choices: tuple[str, ...]) -> frozenset[str]:
     """Letters of the options whose text a sentence states word for word (case aside): only options of
     two or more words, or one word of four or more letters, and never a bare number, so "4" is not
-    found in "4 apples"."""
+    found in "4 apples". Text in Chinese or Japanese (no spaces between words) is found inside the
+    sentence: two or more such characters ("第四象限" in "所以不经过第四象限")."""
     words = " ".join(re.findall(r"[\w'’-]+", sentence.lower()))
     found = set()
     for i, option in enumerate(choices[: len(LETTERS)]):
         text = " ".join(re.findall(r"[\w'’-]+", normalize(_option_text(i, option)).lower()))
-        if not text or re.fullmatch(r"[\d\s.,-]+", text) or (" " not in text and len(text) < 4):
+        if not text or re.fullmatch(r"[\d\s.,-]+", text):
+            continue
+        if _CJK.search(text):
+            if len(_CJK.findall(text)) >= 2 and text.replace(" ", "") in words.replace(" ", ""):
+                found.add(LETTERS[i])
+            continue
+        if " " not in text and len(text) < 4:
             continue
         if re.search(rf"(?<![\w'’-]){re.escape(text)}(?![\w'’-])", words):
             found.add(LETTERS[i])
     return frozenset(found)
+
+
+def option_written(line: str, choices: tuple[str, ...]) -> frozenset[str]:
+    """The option whose text is the whole line ("Some dogs are not cats."), closing stop aside."""
+    return _options_written(normalize(line.strip().rstrip(".。!")), choices)

@@ -30,6 +30,7 @@ from vgpo_eval.checker import expr, guard
 from vgpo_eval.checker.quantity import (
     CACHE,
     UNITS,
+    VARIABLE_TERM,
     Quantity,
     canonical_unit,
     in_base_units,
@@ -59,6 +60,7 @@ _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\circ|\\degree")
 _TRAILING_UNIT = re.compile(r"(.+?)\s+([a-zA-Z]+(?:/[a-zA-Z]+)?(?:\^\{?[23]\}?)?)")
 _NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|isn't|doesn't|cannot|can't)\b", re.I)
 _WORDS = re.compile(r"[A-Za-z]{3,}")
+_FUNCTION_NAMES = re.compile(rf"\b(?:{'|'.join(expr.FUNCTION_WORDS)})(?=\s*\()")  # "sqrt(3)", "sin(x)"
 _CLOCK = re.compile(r"\d:\d\d")
 _BEYOND_EXPR = re.compile(
     r"[=<>]|\\(?:begin|infty|cup|cap|pm|mp|le|ge|lt|gt|neq|ne|in|notin|subset|setminus|emptyset|varnothing|mid"
@@ -301,6 +303,8 @@ def scalar_equal(gold: str, pred: str, precision: int | None = None) -> bool:
         return numbers_equal(gq, pq, precision)
     if (gq and gq.unit == "degree" and "\\pi" in p) or (pq and pq.unit == "degree" and "\\pi" in g):
         return _same_angle(g, p, gq or pq)  # 60^\circ = \frac{\pi}{3}
+    if gq and not gq.unit and "\\pi" in p and _same_angle(g, _last_side(p) or p, gq, bare=True):
+        return True  # a gold of 60 (degrees) answered "C = \frac{\pi}{3}" (not the reverse: 45 is not pi/4)
     if gq is not None and (stated := _stated_value(p)) is not None:  # "2(6 + 3) = 18" answers 18
         return numbers_equal(gq, stated, precision)
     (g_core, g_unit), (p_core, p_unit) = _split_unit(g), _split_unit(p)
@@ -311,15 +315,23 @@ def scalar_equal(gold: str, pred: str, precision: int | None = None) -> bool:
     return expressions_equal(g, p, pq, gq)
 
 
-def _same_angle(gold: str, pred: str, degrees: Quantity) -> bool:
-    """An angle in degrees against one in radians written with \\pi."""
+def _same_angle(gold: str, pred: str, degrees: Quantity, bare: bool = False) -> bool:
+    """An angle in degrees against one in radians written with \\pi. With `bare` the degrees carry no
+    unit ("60" against "\\frac{\\pi}{3}"), so both must look like an angle: a whole number of degrees
+    in (0, 360], and a radian side that is a simple fraction of \\pi."""
     radians = expr.parse(pred if "\\pi" in pred else gold)
     value = radians.constant() if radians is not None else None
-    return (
-        value is not None
-        and abs(value.imag) < 1e-12
-        and math.isclose(value.real, float(degrees.value) * math.pi / 180, rel_tol=1e-9, abs_tol=1e-12)
-    )
+    if value is None or abs(value.imag) >= 1e-12:
+        return False
+    if bare:
+        turns = Fraction(value.real / math.pi).limit_denominator(12)
+        if not (
+            0 < degrees.value <= 360 and degrees.value.denominator == 1 and degrees.decimals in (None, 0)
+        ):
+            return False
+        if not math.isclose(float(turns) * math.pi, value.real, rel_tol=1e-12):
+            return False
+    return math.isclose(value.real, float(degrees.value) * math.pi / 180, rel_tol=1e-9, abs_tol=1e-12)
 
 
 def equations_equal(gold: str, pred: str) -> bool:
@@ -356,14 +368,17 @@ def _sides(equation: str) -> tuple[expr.Expr, expr.Expr] | None:
 
 
 def _last_side(s: str, one_statement: bool = True) -> str | None:
-    """The last side of a chain of equalities ("A ∩ B = {1, 2}" -> "{1, 2}"), or None: no "=", or a
-    relation (<=, \\ne); with `one_statement`, also None for several statements ("x = 2 or x = 3",
+    """The last side of a chain of equalities ("A ∩ B = {1, 2}" -> "{1, 2}"), or None: no "=", a
+    relation (<=, \\ne), or an equation (a variable term before the last "="); with `one_statement`, also None for several statements ("x = 2 or x = 3",
     "a = 1, b = 2")."""
     if "=" not in s or re.search(r"[<>!]=|==|\\(?:le|ge|ne)", s):
         return None
     if one_statement and (re.search(r"\b(?:or|and)\b|或|和|且", s) or len(_split_top(s, ",;")) > 1):
         return None
-    return s.rsplit("=", 1)[1].strip() or None
+    head, last = s.rsplit("=", 1)
+    if VARIABLE_TERM.search(head.rsplit("=", 1)[-1]):
+        return None  # an equation: "3x - y - 2 = 0" does not state 0
+    return last.strip() or None
 
 
 def _stated_value(s: str) -> Quantity | None:
@@ -429,8 +444,9 @@ def _round_half_up(x: Fraction) -> int:
 
 
 def _is_text(s: str) -> bool:
-    """Words or a clock time, not mathematics: 3+ letters outside any LaTeX command, or "12:00"."""
-    return bool(_WORDS.search(re.sub(r"\\[A-Za-z]+", "", s)) or _CLOCK.search(s))
+    """Words or a clock time, not mathematics: 3+ letters outside any LaTeX command or plain-text
+    function name ("2*sqrt(3)" is mathematics), or "12:00"."""
+    return bool(_WORDS.search(_FUNCTION_NAMES.sub("", re.sub(r"\\[A-Za-z]+", "", s))) or _CLOCK.search(s))
 
 
 def text_equal(gold: str, pred: str) -> bool:
@@ -487,6 +503,8 @@ def symbolic_equal(gold: str, pred: str) -> bool:
     construct that `expr` does not read. Two plain formulas that `expr` cannot read are not equal."""
     if not (_symbolic_candidate(gold) and _symbolic_candidate(pred)):
         return False
+    if ("=" in gold) != ("=" in pred) and VARIABLE_TERM.search(gold + " " + pred):
+        return False  # math-verify reads "3x - y - 2 = 0" as its right side, 0; a chain's last side was tried
     if not (_BEYOND_EXPR.search(gold) or _BEYOND_EXPR.search(pred)):
         return False
     try:

@@ -72,6 +72,7 @@ _FUNCTIONS: dict[str, Callable[[complex], complex]] = {
 }  # fmt: skip
 # plain-text spellings ("sqrt(2)", "sin(x)") read as the commands, not as products of letters
 _WORDS = {name[1:]: name for name in [*_FUNCTIONS, "\\sqrt", "\\pi"]}
+FUNCTION_WORDS = tuple(sorted((w for w in _WORDS if w != "pi"), key=len, reverse=True))
 _SYMBOLS = _GREEK | {"\\pi"}
 _STARTERS = _SYMBOLS | frozenset(_FUNCTIONS) | {"(", "{", "|(", "√", "\\frac", "\\sqrt"}
 

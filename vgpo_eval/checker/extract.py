@@ -20,11 +20,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from vgpo_eval.checker.quantity import NUMBER_WORDS
+from vgpo_eval.checker.quantity import NUMBER_WORDS, VARIABLE_TERM
 
 STOP_TOKENS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>")
 INVISIBLE = dict.fromkeys(map(ord, "\x00\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"), None)
 _INVISIBLE = re.compile("[" + "".join(map(chr, INVISIBLE)) + "]")
+# full-width digits and Latin letters, as CJK input methods type them ("答案是 Ｂ", "１２")
+FULL_WIDTH = {0xFF10 + i: ord("0") + i for i in range(10)} | {
+    base + i: ord(first) + i for base, first in ((0xFF21, "A"), (0xFF41, "a")) for i in range(26)
+}
+_FULL_WIDTH = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
 _ESCAPED_TWICE = re.compile(r"\\\\(?:boxed|frac|dfrac|sqrt|text|cdot|times|pi|circ|left|right)\b")
 _NEW_QUESTION = re.compile(r"(?:^|\n)\s*(?:Question|Problem|Q)\s*\d*\s*[:.]", re.I)
 LATER = 600  # characters after the last box in which a final-answer sentence still counts
@@ -46,23 +51,59 @@ _WEAK_CUE = re.compile(
     r"\b(?:therefore|thus|hence|so)\b,?|∴|所以|因此", re.I
 )  # looked for in the last line only
 _SENTENCE_END = re.compile(r"\.(?=\s|$)|\n")
-_OPTION = re.compile(r"\b(?i:option|choice|pick|choose|select|go with)\s*\(?\s*([A-J])\s*\)?(?![A-Za-z])")
+_OPTION = re.compile(
+    r"(?:\b(?i:option|choice|pick|choose|select|go with)|选项|选)\s*"
+    r"(\(?\s*[A-J]\s*\)?(?:\s*(?:,\s*and|,|and|&|和|与|、)\s*\(?[A-J]\)?)*)(?![A-Za-z])"
+)  # "(option F)", "选项 C 正确", "，选B。", "选 C 和 D"
+# a line closing on a lone letter: "... = 3. B.", "Wait, ... It's D.", "the odd one out is G, because ..."
+_CLOSING_LETTER = re.compile(
+    r"(?:[.!?]\s+|。\s*|\b(?i:it|that|this)(?:'s|’s|\s+is|\s+must\s+be|\s+would\s+be)\s+)"
+    r"\(?([A-J])\)?[.!。]?$"
+    r"|\b(?:is|be)\s+\(?([A-J])\)?\s*,?\s+(?:because|since|as)\b"
+)
+_BOLD_LETTERS = re.compile(r"^\s*(?:,\s*and|,|and|&)\s*$")  # "**B** and **D**": one answer, two letters
 _MARKDOWN = re.compile(r"\*\*|__|^#+\s*", re.M)
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _MATH = re.compile(r"\$([^$]+)\$")
 _NUMBER_WORDS = "|".join(w for w in NUMBER_WORDS if w not in ("no", "none"))  # "no" is not a value here
 _VALUE = re.compile(rf"\d+:\d\d|-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|\b(?:{_NUMBER_WORDS})\b", re.I)
 _HEDGE_GAP = re.compile(r"\bor\b", re.I)
+_ASSIGNED = r"(?:[A-Za-z]\w*\s*=\s*)?-?\d[\d,]*(?:\.\d+)?"
+_ALTERNATIVES = re.compile(rf"(?<![\dA-Za-z.,]){_ASSIGNED}(?:\s*(?:\bor\b|或)\s*{_ASSIGNED})+\s*$")
+_REVISION = re.compile(
+    r"\b(?:wait|actually|on (?:a )?closer (?:inspection|look)|correction|my mistake|re-?check\w*|re-?examin\w*)\b"
+    r"|不对|更正|重新",
+    re.I,
+)
 _JOIN_GAP = re.compile(  # "\boxed{2}, \boxed{3}"; "x = \boxed{2} and y = \boxed{3}"
     r"^\s*\$?\s*(?:,|;|&|and|,\s*and)\s*\$?\s*(?:[A-Za-z](?:_\{?\w+\}?)?\s*=\s*)?\$?\s*$", re.I
 )
+_IS_WORD = re.compile(
+    r"(?:^|\s)(?:is|are|equals|was|were)\s|\s(?:≈|\\approx)\s|(?<=[\u4e00-\u9fff])(?:是|为|等于)", re.I
+)
+_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+# a later sentence of the last line that states a value: "... are (2, 4) and (0, 0)", "... it will be 5:00"
+_STATEMENT = re.compile(r"(?<=[.!?])\s+[A-Z][^.!?]*?\b(?:is|are|will\s+be|equals)\b([^.!?]*)[.!?]?\s*$")
+# the last clause of a line, an equality whose last side is short: "∠B = 90° − 60° = 30°"
+_CHAIN_END = re.compile(
+    r"(?:^|[,;，；:：]\s*|\bso\s+|\bthen\s+)"
+    r"((?:\{,\}|[^,;，；:：=])+(?:=(?:\{,\}|[^=,;，；])+)*?=\s*[^=,;，；\s](?:\{,\}|[^=,;，；]){0,24}?)[.。]?$"
+)  # ("{,}" is a thousands separator, not a clause break: "= 1{,}200")
+_RESTATED = re.compile(r",?\s*\b(?:i\.\s?e\.|that is),?\s+(.+)$", re.I)
+_TRAILING_CLAUSE = re.compile(
+    r"\s*[,，]\s*(?:(?i:which|where|when|while|attained|achieved|occurring|reached)\b|此时|这时|当)"
+)
 _IS = re.compile(
-    r"\s(?:is|are|equals|was|were)\s|\s(?:≈|\\approx)\s|(?<=\d)\s=\s(?=[^=]*$)|(?<=[\u4e00-\u9fff])(?:是|为|等于)",
+    r"(?:^|\s)(?:is|are|equals|was|were)\s|\s(?:≈|\\approx)\s|(?<=\d)\s=\s(?=[^=]*$)|(?<=[\u4e00-\u9fff])(?:是|为|等于|得(?![到出]))",
     re.I,
-)  # "the area is 12", "周长是12厘米"
+)  # "the area is 12", "周长是12厘米", "解得 1 ≤ x < 3"
 _LEADING_LETTERS = re.compile(
     r"^(?i:both\s+|options?\s+|choices?\s+)?(\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)*)\s+"
     r"(?:is|are|belongs?|fits?|follows?|matches|match|satisf\w*|contains?|completes?)\b"  # not "I would"
+)
+_LETTER_CORRECT = re.compile(  # "Based on the graph, (C) is correct", "so B is the best answer"
+    r"(?:^|[\s,:])\(?([A-J])\)?\s+(?:is|would\s+be|seems)\s+(?:the\s+)?"
+    r"(?:correct|right|best|answer|most\s+(?:likely|appropriate|accurate|plausible))\b"
 )
 _LETTER_CJK = re.compile(r"^[(（]?([A-J])[)）]?\s*[。：、．]")
 _LETTER_BECAUSE = re.compile(r"^\(?([A-J])\)?\s*,?\s+(?:because|since|as|given|for)\b")
@@ -90,10 +131,13 @@ class Extraction:
 
 
 def clean(text: str) -> str:
-    """Drop invisible characters and anything after a chat-template stop token; undo LaTeX escaped twice
+    """Drop invisible characters and anything after a chat-template stop token, read full-width digits and
+    letters as ASCII; undo LaTeX escaped twice
     ("\\\\boxed{\\\\frac{1}{2}}", a response that went through JSON encoding one time too many)."""
     if _INVISIBLE.search(text):
         text = text.translate(INVISIBLE)
+    if _FULL_WIDTH.search(text):
+        text = text.translate(FULL_WIDTH)
     if _ESCAPED_TWICE.search(text):
         text = re.sub(r"\\\\(?=[A-Za-z{}$%])", r"\\", text)
     for token in STOP_TOKENS:
@@ -138,7 +182,7 @@ def _from_region(region: str, marked_only: bool) -> Extraction:
         return Extraction(content or None, "answer_tag" if content else "empty")
     if box is not None:
         content, end, how = box
-        later = _later_statement(region[end:])
+        later = _later_statement(region[end:]) or _revised(region[end:], content)
         if later is not None:  # "\boxed{4} ... Final answer: 5": the last statement is the committed one
             return later
         if content is None:
@@ -158,6 +202,20 @@ def _later_statement(tail: str) -> Extraction | None:
         return None
     span = _distill(_sentence(plain, strong[-1].end()))
     return Extraction(span, "cue") if span else None
+
+
+def _revised(tail: str, boxed: str | None) -> Extraction | None:
+    """A box the response goes on to take back ("\\boxed{62}. On closer inspection ... the correct value
+    is 68"): the answer its last line states instead, when it is the same kind of answer (a number for a
+    number: a closing "Yes." does not replace a boxed 5)."""
+    if not _REVISION.search(tail[:LATER]) or _NEW_QUESTION.search(tail):
+        return None
+    after = _unmarked(tail[-TAIL:])
+    if after.answer is None or boxed is None or after.answer == boxed:
+        return None
+    if bool(re.search(r"\d", after.answer)) != bool(re.search(r"\d", boxed)) or _YES_NO.match(after.answer):
+        return None
+    return after
 
 
 def last_box(text: str) -> tuple[str | None, int, str] | None:
@@ -224,15 +282,24 @@ def _unmarked(region: str) -> Extraction:
     lines = [line.strip() for line in region.strip().splitlines() if line.strip()]
     if not lines:
         return Extraction(None, "none")
-    last = lines[-1]
+    last = re.sub(r"^#+\s*", "", lines[-1])  # "#### 10", GSM8K's answer line
     if _cut_off(last):  # cut off mid-sentence: only an explicit "answer is" counts
         return Extraction(None, "truncated")
-    bold = _BOLD.findall(last)
+    letter = _CLOSING_LETTER.search(last)
+    if letter:
+        return Extraction(letter.group(1) or letter.group(2), "last_line")
+    bold = list(_BOLD.finditer(last))
     if bold:
-        return Extraction(_distill(bold[-1]), "last_line")
+        letters = _bold_letters(last, bold)
+        return Extraction(letters or _distill(bold[-1].group(1)), "last_line")
     weak = list(_WEAK_CUE.finditer(last))
     if weak:
-        span = _distill(_sentence(last, weak[-1].end()))
+        sentence = _sentence(last, weak[-1].end())
+        after = last[last.find(sentence, weak[-1].end()) + len(sentence) :]
+        stated = _STATEMENT.search(
+            after
+        )  # "so x = 0 or x = 2. The intersection points are (2, 4) and (0, 0)."
+        span = _distill(stated.group(0) if stated and _VALUE.search(stated.group(1)) else sentence)
         if span:
             return Extraction(span, "conclusion")
     closing = _CLOSING_YES_NO.search(last)
@@ -241,7 +308,19 @@ def _unmarked(region: str) -> Extraction:
     span = _distill(last)
     if span and len(span) <= 30:
         return Extraction(span, "last_line")
+    chain = _CHAIN_END.search(_MATH.sub(lambda m: m.group(1), last[-300:]))
+    if chain:  # a line ending on a computation: "Since ∠A = 60°, ∠B = 90° − 60° = 30°."
+        return Extraction(chain.group(1).strip(), "last_line")
     return Extraction(None, "none")
+
+
+def _bold_letters(line: str, bold: list[re.Match]) -> str | None:
+    """Option letters in bold joined by "and" or commas ("**B** and **D**" -> "B, D"), or None."""
+    if len(bold) < 2 or not all(re.fullmatch(r"\(?[A-J]\)?", m.group(1).strip()) for m in bold):
+        return None
+    if not all(_BOLD_LETTERS.match(line[a.end() : b.start()]) for a, b in zip(bold, bold[1:], strict=False)):
+        return None
+    return ", ".join(m.group(1).strip().strip("()") for m in bold)
 
 
 def _cut_off(line: str) -> bool:
@@ -266,9 +345,11 @@ def _sentence(text: str, start: int) -> str:
 def _distill(span: str) -> str | None:
     """Reduce a concluding sentence to its answer: option letters, the part after "is" / "=", a formula."""
     span = span.replace("**", "").strip().lstrip(":：").strip().rstrip(".。")
+    if re.fullmatch(r"(?:\([A-J]\)){2,}", span):  # "(B)(D)": several letters, not the last one
+        return span
     option = _OPTION.search(span)
     if option:  # "... which is a lower mordent (option F)"
-        return option.group(1).upper()
+        return ", ".join(re.findall(r"[A-J]", option.group(1)))
     last = _LETTER_LAST.search(span)
     if last:  # an option letter (or several) closing the sentence
         return next(group for group in last.groups() if group)
@@ -276,6 +357,9 @@ def _distill(span: str) -> str | None:
     yes_no = _YES_NO.match(span)
     if yes_no:  # "No, it is not." / "Yes, the blue bar is larger"
         return yes_no.group(1).capitalize()
+    correct = _LETTER_CORRECT.search(span)
+    if correct:
+        return correct.group(1)
     leading = _LEADING_LETTERS.match(span)
     if leading:  # "B and D belong to the green category", "Both A and B contain ..."
         return leading.group(1)
@@ -289,8 +373,16 @@ def _distill(span: str) -> str | None:
     if labelled and (re.search(r"\d", labelled.group(1)) or len(labelled.group(1).split()) <= 2):
         # "پاسخ: 5", "Total: 12 apples": a one- or two-word label in any script, then a value
         span = labelled.group(1)
+    restated = _RESTATED.search(span)
+    if restated and _VALUE.search(restated.group(1)):  # "$\frac{\pi}{3}$ rad, i.e., 60°": the restatement
+        span = restated.group(1)
+    span = _after_answer(span)
     announced = re.search(r"\b(?:is|are):\s+(.+)$", span)  # "the true statement is: <an option's text>"
     parts = [announced.group(1)] if announced else _IS.split(_outside_math(span))
+    if not announced and len(parts) > 1 and VARIABLE_TERM.search(parts[-2]):
+        worded = _IS_WORD.split(_outside_math(span))
+        if len(worded) < len(parts):  # the last split was an "=" ending an equation, "... is 2x - y + 1 = 0"
+            parts = worded
     tail = parts[-1]
     head = span[: len(span) - len(tail)]
     valueless = not _VALUE.search(tail) and not re.fullmatch(r"\W*[A-J]\W*", tail) and "$" not in tail
@@ -306,19 +398,47 @@ def _distill(span: str) -> str | None:
     prose = _MATH.sub(" ", span)  # the sentence without its formulas
     if _RANGE.search(prose):
         return None  # "roughly 6 to 7 objects": a hedge, not an answer
+    final_math = re.search(r"\$([^$]+)\$\W*$", span)
+    if final_math and ("\\in" in final_math.group(1) or _CJK.search(span[: final_math.start()])):
+        return final_math.group(
+            1
+        ).strip()  # "f(x) < 0 exactly when $x \in (-1, 2)$", "因式分解得 $(x-1)(x+1)$"
+    alternatives = _ALTERNATIVES.search(prose)
+    if alternatives:  # "解得 x=8 或 x=-2": both, for the comparison to judge (a hedge for one gold)
+        return alternatives.group(0).strip()
     clauses = [c for c in re.split(r";|,\s", prose) if _VALUE.search(c)]
     values = _VALUE.findall(clauses[-1]) if clauses else []  # "ten objects; ..., seven remain": seven
+    if values and final_math and not any(v[-1].isdigit() for v in values):
+        return final_math.group(1).strip()  # "Adding the four quarters: $250 + ... = 1{,}200$"
     words = re.findall(
         r"[A-Za-z]{2,}|[\u4e00-\u9fff]", re.sub(r"\\[A-Za-z]+", " ", prose)
     )  # not \\frac; a CJK character is a word
     if values and len(words) >= 3:  # still a sentence: its value
         digits = [v for v in values if v[-1].isdigit()]  # "12 sequences meeting the three conditions": 12
         return (digits or values)[0].rstrip(",")
-    if len(span) > 30 and (final_math := re.search(r"\$([^$]+)\$\W*$", span)):
+    if len(span) > 30 and final_math:
         return final_math.group(1).strip()  # "... 22.3 metres apart, i.e. $d \\approx 22.3$"
     if len(span) > 40 and " " in span:
         return None
     return span or None
+
+
+def _after_answer(span: str) -> str:
+    """A sentence without what follows its answer: a clause about where or when it holds ("14, which
+    occurs at x = 3", "6，此时 x = 2") or the breakdown after a colon ("3 objects: 1 cube, 1 sphere")."""
+    cut = _TRAILING_CLAUSE.search(span)
+    if cut and _VALUE.search(span[: cut.start()]):
+        span = span[: cut.start()]
+    head, colon, tail = span.partition(": ")
+    if (
+        colon
+        and "$" not in tail
+        and _VALUE.search(head)
+        and len(_VALUE.findall(tail)) >= 2
+        and re.search(r",|\band\b", tail)
+    ):
+        span = head
+    return span
 
 
 def _outside_math(span: str) -> str:

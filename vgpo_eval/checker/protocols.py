@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable
 
 from vgpo_eval.checker import guard, reference
-from vgpo_eval.checker.choices import gold_letters, options_stated, pred_letters
+from vgpo_eval.checker.choices import LETTERS, gold_letters, option_written, options_stated, pred_letters
 from vgpo_eval.checker.compare import answer_count, equal
 from vgpo_eval.checker.extract import Extraction, final_answer, final_line
 from vgpo_eval.checker.parse import parse
@@ -34,6 +34,7 @@ STRICT_BUDGET = 5.0  # CPU seconds one strict check may spend in math-verify, al
 REFERENCE_LIMIT = 10.0  # CPU seconds for one MathRuler or math-verify call (MathRuler has no limit
 #                         of its own, math-verify 5 s wall-clock per parse and per comparison)
 _OR = re.compile(r"\bor\b", re.I)
+_LAST_SENTENCE = re.compile(r"(?<=[.!?。！？])\s+(?=\S)|(?<=[。！？])")
 _NEGATED = re.compile(
     r"\b(?:not|no|never|neither|nor|cannot|isn't|aren't|doesn't|don't|won't|wouldn't)\b|n't\b", re.I
 )
@@ -56,21 +57,35 @@ def strict(text: str, sample: Sample) -> Verdict:
 
 
 def _stated_options(text: str, found: Extraction, sample: Sample) -> Verdict | None:
-    """When the answer found picks no option (or there is none), the options whose text the final line
-    states in so many words ("... is smaller than the right one."): one for a single-answer gold, the
-    whole set for a multi-select gold. None when this rule does not apply."""
+    """When the answer found picks no option (or there is none), the option whose text the final line
+    is, or else the options whose text its last sentence (or the whole line) states in so many words
+    ("... is smaller than the right one."): one for a single-answer gold, the whole set for a
+    multi-select gold. None when this rule does not apply."""
     gold = gold_letters(sample.answer, sample.choices)
     if gold is None or found.how in ("hedge", "truncated"):
         return None
     if found.answer is not None and pred_letters(found.answer, sample.choices) is not None:
         return None
     line = final_line(text)
-    if _NEGATED.search(line):  # "... is not larger than ...": stating an option is not choosing it
-        return None
-    stated = options_stated(line, sample.choices)
-    if not stated or (len(stated) > 1 and len(gold) == 1):
-        return None
-    return Verdict(stated == gold, ", ".join(sorted(stated)), "choice:stated")
+    written = option_written(line, sample.choices)
+    if len(written) == 1:  # the line is an option's own text, even one that reads as a negation
+        return Verdict(written == gold, next(iter(written)), "choice:stated")
+    for part in dict.fromkeys((_LAST_SENTENCE.split(line)[-1], line)):
+        stated = options_stated(part, sample.choices)
+        if not stated or (len(stated) > 1 and len(gold) == 1):
+            continue
+        if _NEGATED.search(_without_options(part, stated, sample.choices)):
+            return None  # "... is not larger than ...": stating an option is not choosing it
+        return Verdict(stated == gold, ", ".join(sorted(stated)), "choice:stated")
+    return None
+
+
+def _without_options(line: str, letters: frozenset[str], choices: tuple[str, ...]) -> str:
+    """The line with the stated options' own words taken out ("Time waits for no man" holds a "no")."""
+    for letter in letters:
+        option = choices[LETTERS.index(letter)]
+        line = re.sub(re.escape(option), " ", line, flags=re.I)
+    return line
 
 
 def _strict(found: Extraction, sample: Sample) -> Verdict:

@@ -101,6 +101,9 @@ _FRAC = re.compile(
     r"|\\frac\s*(?P<a1>\d)(?P<b1>\d)|(?P<a2>\d+)\s*/\s*(?P<b2>\d+))"
 )
 
+# a term with a variable ("2x", "- y", "x²/4 +"): the side of an equation, not a computed value
+VARIABLE_TERM = re.compile(r"\d[a-z](?![a-z])|(?<![a-z])[a-z][²³]?\s*[-+−/]|[-+−]\s*\d*[a-z](?![a-z])")
+
 
 @dataclass(frozen=True)
 class Quantity:
