@@ -370,6 +370,7 @@ FOOD = ["mice", "frogs", "snakes", "hawks"]
 QUADRANTS = ["第一象限", "第二象限", "第三象限", "第四象限"]
 SYLLOGISM = ["Some dogs are not cats", "All dogs are cats", "No dogs are cats", "Cats"]
 NUMS = ["12", "15", "18", "24"]
+AREAS = ["1 cm²", "2.5 cm²", "3.5 cm²", "6 cm²", "No correct answer"]
 ABCD = ["A", "B", "C", "D"]
 PHRASING = [
     ("答案是 Ｃ", "C", ABCD, True),
@@ -456,6 +457,33 @@ PHRASING = [
     ("图像经过一、三象限，所以不经过第二象限。", "A", QUADRANTS, False),
     ("Some dogs are not cats.", "A", SYLLOGISM, True),  # the whole line is option A (D is inside it)
     ("Some dogs are not cats.", "D", SYLLOGISM, False),
+    # from a sixth independent set (labelled_6.jsonl)
+    ("The shaded part is either 2.5 cm² (B) or 3.5 cm² (C), depending on the arc.", "B", AREAS, False),
+    ("Objects that are either red or rubber: 6", "6", None, True),  # the question's words, not a hedge
+    ("Rows one and three match the rule. Options A and C follow it too.", "A, C", None, True),
+    ("The pattern adds 3 each time, so the 5th figure has 16 dots.", "16", None, True),  # not the 5 of 5th
+    ("Summing the regions gives 8’400 visitors in total.", "8400", None, True),
+    ("There are four bars with values above 25: north, east, south and west.", "4", None, True),
+    ("There are four bars with values above 25: north, east, south and west.", "25", None, False),
+    ("Total rent = 12 months × $850 = USD 10,200.00", "10200", None, True),
+    ("Total rent = 12 months × $850 = USD 10,200.00", "12", None, False),
+    ("Der Umfang beträgt u = 2 · 1,5 + 2 · 2 = 7,5 cm.", "7.5", None, True),  # a decimal comma
+    ("1,500", "1.5", None, False),  # three digits after the comma: thousands
+    ("That's 3 items.", "3", None, True),
+    ("The bearing from the port is 245°T.", "245掳T", None, True),  # a gold stored in the wrong encoding
+    ("So the answer is 2 players, out of the 5 teams listed.", "2", None, True),
+    ("So the answer is 2 players, out of the 5 teams listed.", "5", None, False),
+    ("Ratio = 41 / 9 ≈ 4.56, which to one decimal place is 4.5.", "4.6", None, False),  # restated: 4.5
+    ("The midpoint is ((0+6)/2, (2+4)/2) = (3,3), which is the centre of the circle.", "(3, 3)", None, True),
+    ("Sales = 40.2 + 35.1 = $75.3 billion.", "75.3", None, True),  # a chart read in billions
+    ("Sales = 40.2 + 35.1 = $75.3 billion.", "75300000000", None, True),
+    ("Sales = 40.2 + 35.1 = $75.3 billion.", "75.4", None, False),
+    ("**Answer:** x = 2 or x = 5", "x_1=2, x_2=5", None, True),  # numbered roots
+    ("**Answer:** x = 2 or x = 6", "x_1=2, x_2=5", None, False),
+    ("The tallest bars fall between 2011 and 2013.", "[2011, 2013]", None, True),
+    ("The tallest bars fall between 2011 and 2013.", "2012", None, False),
+    ("h = 30 tan 35° = 21.01 ≈ 21 m", "21", None, True),  # rounded, and rounded right
+    ("h = 30 tan 35° = 20.41 ≈ 21 m", "21", None, False),  # 20.41 does not round to 21
 ]
 
 

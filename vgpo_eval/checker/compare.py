@@ -69,6 +69,7 @@ _BEYOND_EXPR = re.compile(
 )
 _VARIABLE_IS = re.compile(r"^([a-zA-Z])\s*=(?!=)")
 _APPROX = re.compile(r"\\approx|≈")
+_DECIMAL_COMMA = re.compile(r"(-?\d+),(\d{1,2}|\d{4,})(\s*[^\d\s,].*)?")  # not "1,200": 3 digits group
 _NOT_MATH = re.compile(r"[^\x00-\x7f√π°∞≤≥±×÷·−∠∪∩∈]")
 
 
@@ -98,6 +99,8 @@ def equal(gold: str, pred: str, precision: int | None = None) -> bool:
         gi, pi = intervals(gold), intervals(pred)
         if gi and pi:
             return _same_intervals(gi, pi, precision)
+    if (comma := _DECIMAL_COMMA.fullmatch(normalize(pred))) and quantity(gold) is not None:
+        pred = f"{comma[1]}.{comma[2]}{comma[3]}"  # "2,5 cm": a decimal comma, for a gold that is one number
     g, p = parts(gold), parts(pred)
     if len(g.items) == 1 and len(p.items) == 1:
         return scalar_equal(g.items[0], p.items[0], precision)
@@ -105,6 +108,8 @@ def equal(gold: str, pred: str, precision: int | None = None) -> bool:
         return scalar_equal(g.items[0], pred, precision)
     if len(g.items) != len(p.items):
         return False
+    if g.names and p.names and _roots(g.names) and _roots(g.names) == _roots(p.names):
+        return _same_multiset(g.items, p.items, precision)  # "x_1=1, x_2=3" and "x = 1 or x = 3": the roots
     if g.names and p.names:
         if sorted(g.names) != sorted(p.names):
             return False
@@ -115,6 +120,12 @@ def equal(gold: str, pred: str, precision: int | None = None) -> bool:
     if p.brackets != g.brackets and not (p.brackets == "" and g.brackets in ("()", "[]")):
         return False
     return all(scalar_equal(a, b, precision) for a, b in zip(g.items, p.items, strict=True))
+
+
+def _roots(names: tuple[str, ...]) -> str | None:
+    """The one variable that every name is, or is a numbered copy of (x, x_1, x_{2}), or None."""
+    bases = {re.sub(r"_\{?\d+\}?$|[₀-₉]+$", "", name) for name in names}
+    return bases.pop() if len(bases) == 1 else None
 
 
 def same_order(a: str, b: str) -> bool:
@@ -295,7 +306,17 @@ def scalar_equal(gold: str, pred: str, precision: int | None = None) -> bool:
     if len(approx) == 2 and not approx[0].strip() and approx[1].strip():  # "≈ 6.93": the value itself
         return scalar_equal(gold, approx[1].strip(), precision)
     if len(approx) == 2 and all(x.strip() for x in approx):  # "5\sqrt{2} \approx 7.07" states both
-        return all(scalar_equal(gold, x.strip(), precision) for x in approx)  # both must be right
+        exact, rounded = (x.strip() for x in approx)
+        if (
+            (gq := quantity(g))
+            and (rq := quantity(rounded))
+            and (eq := quantity(exact))
+            and rq.decimals is not None
+        ):
+            scale = 10**rq.decimals
+            if numbers_equal(gq, rq, precision) and _round_half_up(eq.value * scale) == rq.value * scale:
+                return True  # "18.65 ≈ 19" for a gold of 19: rounded, and rounded right
+        return all(scalar_equal(gold, x, precision) for x in (exact, rounded))  # both must be right
     if _compact(g) == _compact(p):  # case aside (not for "Aa"), "315^\\circ T" = "315° T", "H_2O" = "H2O"
         return True
     gq, pq = quantity(g), quantity(p)
@@ -413,6 +434,8 @@ def numbers_equal(gold: Quantity, pred: Quantity, precision: int | None = None) 
         return math.isclose(float(g_base[1]), float(p_base[1]), rel_tol=1e-9)
     decimals = gold.decimals if precision is None else precision
     candidates = [(gv, pv)]
+    if pred.written is not None and gold.written is None:
+        candidates.append((gv, pred.written))  # "$197.3 billion" for a chart read in billions: 197.3
     if gold.percent and not pred.percent:
         candidates.append((gv / 100, pv))
     if pred.percent and not gold.percent:

@@ -66,7 +66,19 @@ _MARKDOWN = re.compile(r"\*\*|__|^#+\s*", re.M)
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _MATH = re.compile(r"\$([^$]+)\$")
 _NUMBER_WORDS = "|".join(w for w in NUMBER_WORDS if w not in ("no", "none"))  # "no" is not a value here
-_VALUE = re.compile(rf"\d+:\d\d|-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|\b(?:{_NUMBER_WORDS})\b", re.I)
+_VALUE = re.compile(  # "12", "1,200", "12’500", "3/4", "2:15", "seven"; not the "6" of "the 6th shape"
+    rf"\d+:\d\d|-?\d(?:[\d,]|[’']\d{{3}})*(?:\.\d+)?(?:/\d+)?(?!\d|(?:st|nd|rd|th)\b)|\b(?:{_NUMBER_WORDS})\b",
+    re.I,
+)
+_THRESHOLD = re.compile(  # a bound the question set, not the answer: "three bars with values above 40"
+    r"\b(?:above|below|over|under|than|exceed(?:s|ing)?|at\s+least|at\s+most)\s+\$?-?\d[\d,.]*", re.I
+)
+_EITHER = re.compile(  # "either 0.5 cm² (C) or 1.5 cm² (B)": a hedge; not "objects either blue or metal"
+    r"\beither\s+[^.!?\d]{0,20}(?:-?\d|(?<![A-Za-z])(?-i:\(?[A-J])\b)(?:[^.!?]|\.\d)*?"
+    r"\bor\s+[^.!?\d]{0,20}(?:-?\d|(?<![A-Za-z])(?-i:\(?[A-J])\b)",
+    re.I,
+)
+_BETWEEN = re.compile(r"\bbetween\s+(-?\d[\d,.]*)\s+and\s+(-?\d[\d,.]*)\s*$", re.I)
 _HEDGE_GAP = re.compile(r"\bor\b", re.I)
 _ASSIGNED = r"(?:[A-Za-z]\w*\s*=\s*)?-?\d[\d,]*(?:\.\d+)?"
 _ALTERNATIVES = re.compile(rf"(?<![\dA-Za-z.,]){_ASSIGNED}(?:\s*(?:\bor\b|或)\s*{_ASSIGNED})+\s*$")
@@ -79,22 +91,26 @@ _JOIN_GAP = re.compile(  # "\boxed{2}, \boxed{3}"; "x = \boxed{2} and y = \boxed
     r"^\s*\$?\s*(?:,|;|&|and|,\s*and)\s*\$?\s*(?:[A-Za-z](?:_\{?\w+\}?)?\s*=\s*)?\$?\s*$", re.I
 )
 _IS_WORD = re.compile(
-    r"(?:^|\s)(?:is|are|equals|was|were)\s|\s(?:≈|\\approx)\s|(?<=[\u4e00-\u9fff])(?:是|为|等于)", re.I
+    r"(?:^|\s)(?:is|are|equals|was|were)\s|(?<=\b[Tt]hat)['’]s\s|(?<=\b[Ii]t)['’]s\s|\s(?:≈|\\approx)\s|(?<=[\u4e00-\u9fff])(?:是|为|等于)",
+    re.I,
 )
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+_LETTERS_ONLY = re.compile(r"\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)*")
+_SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z])|(?<=[。！？])")
 # a later sentence of the last line that states a value: "... are (2, 4) and (0, 0)", "... it will be 5:00"
 _STATEMENT = re.compile(r"(?<=[.!?])\s+[A-Z][^.!?]*?\b(?:is|are|will\s+be|equals)\b([^.!?]*)[.!?]?\s*$")
 # the last clause of a line, an equality whose last side is short: "∠B = 90° − 60° = 30°"
 _CHAIN_END = re.compile(
     r"(?:^|[,;，；:：]\s*|\bso\s+|\bthen\s+)"
-    r"((?:\{,\}|[^,;，；:：=])+(?:=(?:\{,\}|[^=,;，；])+)*?=\s*[^=,;，；\s](?:\{,\}|[^=,;，；]){0,24}?)[.。]?$"
+    r"((?:\{,\}|[^,;，；:：=])+(?:=(?:\{,\}|[^=,;，；])+)*?=\s*[^=,;，；\s](?:\{,\}|,(?=\d{3})|[^=,;，；]){0,24}?)[.。]?$"
 )  # ("{,}" is a thousands separator, not a clause break: "= 1{,}200")
 _RESTATED = re.compile(r",?\s*\b(?:i\.\s?e\.|that is),?\s+(.+)$", re.I)
-_TRAILING_CLAUSE = re.compile(
-    r"\s*[,，]\s*(?:(?i:which|where|when|while|attained|achieved|occurring|reached)\b|此时|这时|当)"
-)
+_TRAILING_CLAUSE = re.compile(  # where or when the answer holds, or a remark with no value of its own
+    r"\s*[,，]\s*(?:(?i:where|when|while|out\s+of)\b|此时|这时|当"
+    r"|(?i:which|attained|achieved|occurring|reached)\b(?=[^.]*\b(?i:at|when|where|if)\b|[^\d]*$))"
+)  # not "3.89, which to one decimal place is 3.8": that clause restates the answer
 _IS = re.compile(
-    r"(?:^|\s)(?:is|are|equals|was|were)\s|\s(?:≈|\\approx)\s|(?<=\d)\s=\s(?=[^=]*$)|(?<=[\u4e00-\u9fff])(?:是|为|等于|得(?![到出]))",
+    r"(?:^|\s)(?:is|are|equals|was|were)\s|(?<=\b[Tt]hat)['’]s\s|(?<=\b[Ii]t)['’]s\s|\s(?:≈|\\approx)\s|(?<=\d)\s=\s(?=[^=]*$)|(?<=[\u4e00-\u9fff])(?:是|为|等于|得(?![到出]))",
     re.I,
 )  # "the area is 12", "周长是12厘米", "解得 1 ≤ x < 3"
 _LEADING_LETTERS = re.compile(
@@ -305,10 +321,15 @@ def _unmarked(region: str) -> Extraction:
     closing = _CLOSING_YES_NO.search(last)
     if closing:  # "... area under the curve. Yes."
         return Extraction(closing.group(1), "last_line")
+    chain = _CHAIN_END.search(_MATH.sub(lambda m: m.group(1), last[-300:]))
+    if chain and chain.start(1) == 0 and chain.group(1).count("=") > 1:  # "Cost = 62 m × $20/m = $1,240"
+        return Extraction(chain.group(1).strip(), "last_line")
+    closing = _distill(_SENTENCES.split(last)[-1])  # the last sentence, when it states a value or letters
+    if closing and len(closing) <= 30 and (_VALUE.search(closing) or _LETTERS_ONLY.fullmatch(closing)):
+        return Extraction(closing, "last_line")
     span = _distill(last)
     if span and len(span) <= 30:
         return Extraction(span, "last_line")
-    chain = _CHAIN_END.search(_MATH.sub(lambda m: m.group(1), last[-300:]))
     if chain:  # a line ending on a computation: "Since ∠A = 60°, ∠B = 90° − 60° = 30°."
         return Extraction(chain.group(1).strip(), "last_line")
     return Extraction(None, "none")
@@ -347,6 +368,8 @@ def _distill(span: str) -> str | None:
     span = span.replace("**", "").strip().lstrip(":：").strip().rstrip(".。")
     if re.fullmatch(r"(?:\([A-J]\)){2,}", span):  # "(B)(D)": several letters, not the last one
         return span
+    if _EITHER.search(span):
+        return None
     option = _OPTION.search(span)
     if option:  # "... which is a lower mordent (option F)"
         return ", ".join(re.findall(r"[A-J]", option.group(1)))
@@ -406,8 +429,12 @@ def _distill(span: str) -> str | None:
     alternatives = _ALTERNATIVES.search(prose)
     if alternatives:  # "解得 x=8 或 x=-2": both, for the comparison to judge (a hedge for one gold)
         return alternatives.group(0).strip()
+    between = _BETWEEN.search(prose)
+    if between:  # "the peak lies between 2014 and 2016": both ends
+        return f"{between.group(1).rstrip('.,')}, {between.group(2).rstrip('.,')}"
     clauses = [c for c in re.split(r";|,\s", prose) if _VALUE.search(c)]
-    values = _VALUE.findall(clauses[-1]) if clauses else []  # "ten objects; ..., seven remain": seven
+    clause = clauses[-1] if clauses else ""  # "ten objects; ..., seven remain": seven
+    values = _VALUE.findall(_THRESHOLD.sub(" ", clause)) or _VALUE.findall(clause)  # bounds only if all
     if values and final_math and not any(v[-1].isdigit() for v in values):
         return final_math.group(1).strip()  # "Adding the four quarters: $250 + ... = 1{,}200$"
     words = re.findall(
@@ -425,7 +452,8 @@ def _distill(span: str) -> str | None:
 
 def _after_answer(span: str) -> str:
     """A sentence without what follows its answer: a clause about where or when it holds ("14, which
-    occurs at x = 3", "6，此时 x = 2") or the breakdown after a colon ("3 objects: 1 cube, 1 sphere")."""
+    occurs at x = 3", "6，此时 x = 2"), a remark with no value ("(2,3), which is the centre"), or the
+    breakdown after a colon ("3 objects: 1 cube, 1 sphere")."""
     cut = _TRAILING_CLAUSE.search(span)
     if cut and _VALUE.search(span[: cut.start()]):
         span = span[: cut.start()]

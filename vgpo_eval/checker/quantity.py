@@ -77,12 +77,17 @@ NUMBER_WORDS = {
     )
 } | {"none": 0, "no": 0, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80}
 
-_UNICODE = str.maketrans({"−": "-", "–": "-", "∞": "\\infty ", "≤": "\\le ", "≥": "\\ge ", "∠": "\\angle ",
+_UNICODE = str.maketrans({"−": "-", "–": "-", "掳": "°", "∞": "\\infty ", "≤": "\\le ", "≥": "\\ge ", "∠": "\\angle ",
                           "×": "\\times ", "·": "\\cdot ", "π": "\\pi ", "∪": "\\cup ", "²": "^2", "³": "^3"})  # fmt: skip
 _WRAPPERS = re.compile(
     r"\\(?:text|textbf|textit|textrm|textnormal|textup|textsf|texttt|mathrm|mathbf|mathit|mathsf|mathtt|"
     r"mathnormal|operatorname|mbox|hbox|bm|boldsymbol)\s*\{([^{}]*)\}"
 )
+# "掳" is "°" read in the wrong encoding, as some MathVerse golds store it ("118掳T")
+_CURRENCY = re.compile(
+    r"^(?:USD|US\$|EUR|GBP|RMB|CNY|JPY|INR|[€£¥₹])\s*(?=[-−+]?\d)"
+)  # "USD 1,240.00", "€3.50"
+_APOSTROPHE_GROUPED = re.compile(r"(?<=\d)[’'](?=\d{3}(?!\d))")  # 12’500, as Swiss usage groups thousands
 _GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:(?:\\[ ;:]|[ \u00a0\u202f~])\d{3})+(?![\d,]|\.\d*\s\d)")
 _REPEATING = re.compile(
     r"(?P<sign>-)?(?P<whole>\d*)\.(?P<fixed>\d*)\\(?:overline|dot|bar)\s*\{?(?P<period>\d{1,6})\}?"
@@ -113,6 +118,7 @@ class Quantity:
     decimals: int | None
     unit: str | None = None
     percent: bool = False
+    written: Fraction | None = None  # the number before a scale word: 197.3 for "197.3 billion"
 
 
 @lru_cache(maxsize=CACHE)
@@ -126,6 +132,7 @@ def normalize(text: str) -> str:
         s = _WRAPPERS.sub(r"\1", s)
     s = re.sub(r"\\!|(?<=\d)\\,(?=\d)", "", s)  # 12,\!000 and 12\,000 are one number
     s = s.replace("{,}", ",")  # 1{,}234 is 1,234
+    s = _APOSTROPHE_GROUPED.sub("", _CURRENCY.sub("", s))
     s = _GROUPED.sub(lambda m: re.sub(r"\D", "", m.group(0)), s)  # 1 234, 27\ 000, 1\;000: one number
     s = _MATRIX.sub(r"\\\1{matrix}", s)  # pmatrix, bmatrix, ... are one matrix
     s = _SPACING.sub(" ", s)
@@ -159,14 +166,15 @@ def quantity(text: str) -> Quantity | None:
     rest = rest.strip()
     value, decimals = number
     scale = _SCALE.match(rest)
+    written = None
     if scale:  # "1 million", "2.5 thousand": an exact count, not a unit
-        value, decimals = value * _SCALES[scale[1].lower()], 0
+        written, value, decimals = value, value * _SCALES[scale[1].lower()], 0
         rest = rest[scale.end() :].strip()
     if rest:
         if unit is not None or not _looks_like_unit(rest):
             return None
         unit = canonical_unit(rest)
-    return Quantity(value, decimals, unit, percent)
+    return Quantity(value, decimals, unit, percent, written)
 
 
 _SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
