@@ -484,6 +484,11 @@ PHRASING = [
     ("The tallest bars fall between 2011 and 2013.", "2012", None, False),
     ("h = 30 tan 35° = 21.01 ≈ 21 m", "21", None, True),  # rounded, and rounded right
     ("h = 30 tan 35° = 20.41 ≈ 21 m", "21", None, False),  # 20.41 does not round to 21
+    ("The base is \\boxed{4} and the height is \\boxed{7}.", "4, 7", None, True),  # parts in named boxes
+    ("The base is \\boxed{4} and the height is \\boxed{7}.", "7", None, True),  # one asked: the last named
+    ("The base is \\boxed{4} and the height is \\boxed{7}.", "4", None, False),
+    ("The answer is D the shorter rope", "D", NUMS, True),  # a letter, then words
+    ("The answer is D and B.", "D", NUMS, False),  # two letters, not "D" and some words
 ]
 
 

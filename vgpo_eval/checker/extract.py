@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from vgpo_eval.checker.quantity import NUMBER_WORDS, VARIABLE_TERM
 
@@ -90,6 +91,9 @@ _REVISION = re.compile(
 _JOIN_GAP = re.compile(  # "\boxed{2}, \boxed{3}"; "x = \boxed{2} and y = \boxed{3}"
     r"^\s*\$?\s*(?:,|;|&|and|,\s*and)\s*\$?\s*(?:[A-Za-z](?:_\{?\w+\}?)?\s*=\s*)?\$?\s*$", re.I
 )
+_NAMED_GAP = re.compile(  # "the width is \boxed{2} and the height is \boxed{3}": a second named part
+    r"^\s*\$?\s*,?\s*and\s+(?:the\s+)?[A-Za-z][\w\s]{0,30}?\s(?:is|=|:)\s*\$?\s*$", re.I
+)
 _IS_WORD = re.compile(
     r"(?:^|\s)(?:is|are|equals|was|were)\s|(?<=\b[Tt]hat)['’]s\s|(?<=\b[Ii]t)['’]s\s|\s(?:≈|\\approx)\s|(?<=[\u4e00-\u9fff])(?:是|为|等于)",
     re.I,
@@ -123,6 +127,9 @@ _LETTER_CORRECT = re.compile(  # "Based on the graph, (C) is correct", "so B is 
 )
 _LETTER_CJK = re.compile(r"^[(（]?([A-J])[)）]?\s*[。：、．]")
 _LETTER_BECAUSE = re.compile(r"^\(?([A-J])\)?\s*,?\s+(?:because|since|as|given|for)\b")
+_LETTER_WORDS = re.compile(  # a letter, then words ("B the larger one"); not "A"/"I" (article, pronoun)
+    r"^\(?([B-HJ])\)?\s+(?=[a-z])(?!(?:and|or|to|nor)\s+\(?[A-J]\b)"
+)
 _MONEY_LAST = re.compile(r"\$\d[^$]*$")
 _DANGLING = re.compile(
     r"\b(?:and|or|the|a|an|of|is|are|to|with|so|then|because|which|that|by|for|in|on|as|be|we|let|since)$",
@@ -144,6 +151,15 @@ class Extraction:
 
     answer: str | None
     how: str  # boxed | answer_tag | cue | conclusion | last_line | hedge | truncated | empty | none
+    last_part: str | None = None  # for parts in named boxes ("the width is \boxed{2} and the height is
+    #                               \boxed{3}"), the last box: what a gold of one part is compared with
+
+
+class Box(NamedTuple):
+    content: str | None  # None for a hedge or a truncation
+    end: int
+    how: str
+    last_part: str | None = None
 
 
 def clean(text: str) -> str:
@@ -197,13 +213,13 @@ def _from_region(region: str, marked_only: bool) -> Extraction:
         content = content.strip()
         return Extraction(content or None, "answer_tag" if content else "empty")
     if box is not None:
-        content, end, how = box
+        content, end, how, last_part = box
         later = _later_statement(region[end:]) or _revised(region[end:], content)
         if later is not None:  # "\boxed{4} ... Final answer: 5": the last statement is the committed one
             return later
         if content is None:
             return Extraction(None, how)
-        return Extraction(content or None, how if content else "empty")
+        return Extraction(content or None, how if content else "empty", last_part)
     if marked_only:
         return Extraction(None, "truncated")
     return _unmarked(region[-TAIL:])
@@ -234,18 +250,20 @@ def _revised(tail: str, boxed: str | None) -> Extraction | None:
     return after
 
 
-def last_box(text: str) -> tuple[str | None, int, str] | None:
-    """The last `\\boxed{...}` as (content, end position, how); content None for a hedge or truncation.
+def last_box(text: str) -> Box | None:
+    """The last `\\boxed{...}` as a `Box` (content, end position, how); content None for a hedge or a
+    truncation.
 
     Returns None when the text has no box at all. Two boxes joined by "or" are a hedge; joined
-    by "and" or a comma they are one answer with two parts ("2, 3").
+    by "and" or a comma they are one answer with two parts ("2, 3"), and so are two boxes naming
+    two parts ("the width is \\boxed{2} and the height is \\boxed{3}": its last part kept apart).
     """
     openers = [m.end() for m in _BOX_OPEN.finditer(text)][-MAX_OPENERS:]
     if not openers:
         return None
     last = _close(text, openers[-1])
     if last is None:
-        return None, len(text), "truncated"
+        return Box(None, len(text), "truncated")
     content = text[openers[-1] : last].strip()
     for begin in reversed(openers[:-1]):
         end = _close(text, begin)
@@ -254,11 +272,13 @@ def last_box(text: str) -> tuple[str | None, int, str] | None:
         gap = text[end + 1 : _opener_start(text, openers[-1])]
         earlier = text[begin:end].strip()
         if len(gap) <= 40 and _HEDGE_GAP.search(gap) and earlier != content:
-            return None, last + 1, "hedge"
+            return Box(None, last + 1, "hedge")
         if _JOIN_GAP.match(gap) and earlier != content:
             content = f"{earlier}, {content}"
+        elif _NAMED_GAP.match(gap) and earlier != content:
+            return Box(f"{earlier}, {content}", last + 1, "boxed", content)
         break
-    return content, last + 1, "boxed"
+    return Box(content, last + 1, "boxed")
 
 
 def _opener_start(text: str, content_start: int) -> int:
@@ -389,8 +409,8 @@ def _distill(span: str) -> str | None:
     lettered = _LETTER_CJK.match(span)
     if lettered:  # "D。拿破仑于1815年战败": the letter, then its explanation
         return lettered.group(1)
-    reasoned = _LETTER_BECAUSE.match(span)
-    if reasoned:  # "B because the triangle is right", "(C), since ..."
+    reasoned = _LETTER_BECAUSE.match(span) or _LETTER_WORDS.match(span)
+    if reasoned:  # "B because the triangle is right", "(C), since ...", "B the larger one"
         return reasoned.group(1)
     labelled = _LABELLED.match(span)
     if labelled and (re.search(r"\d", labelled.group(1)) or len(labelled.group(1).split()) <= 2):

@@ -94,6 +94,8 @@ def _strict(found: Extraction, sample: Sample) -> Verdict:
         return Verdict(
             pred_letters(found.answer, sample.choices) == gold, found.answer, f"choice:{found.how}"
         )
+    if found.last_part is not None and answer_count(sample.answer) == 1:
+        found = Extraction(found.last_part, found.how)  # named parts, one asked for: the last one stated
     if _OR.search(found.answer) and answer_count(sample.answer) == 1:
         return Verdict(False, found.answer, f"hedge:{found.how}")
     correct = equal(sample.answer, found.answer, sample.precision)
