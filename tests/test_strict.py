@@ -489,6 +489,18 @@ PHRASING = [
     ("The base is \\boxed{4} and the height is \\boxed{7}.", "4", None, False),
     ("The answer is D the shorter rope", "D", NUMS, True),  # a letter, then words
     ("The answer is D and B.", "D", NUMS, False),  # two letters, not "D" and some words
+    # from a set in the published benchmarks' own settings (labelled_8.jsonl)
+    (
+        "<think>Four cubes and two balls, so 6 objects in all.</think>",
+        "6",
+        None,
+        False,
+    ),  # said while reasoning
+    ("<think>Four cubes and two balls: \\boxed{6}</think>", "6", None, True),  # a box commits, even there
+    ("D) The oldest brother is Sam.", "D", None, True),  # the letter, then its option's text
+    ("D) The oldest brother is Sam.", "B", None, False),
+    ("The figures that fit the rule are B and D, because each has one dot.", "B, D", None, True),
+    ("The figures that fit the rule are B and D, because each has one dot.", "B", None, False),
 ]
 
 

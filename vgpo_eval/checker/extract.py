@@ -60,7 +60,7 @@ _OPTION = re.compile(
 _CLOSING_LETTER = re.compile(
     r"(?:[.!?]\s+|。\s*|\b(?i:it|that|this)(?:'s|’s|\s+is|\s+must\s+be|\s+would\s+be)\s+)"
     r"\(?([A-J])\)?[.!。]?$"
-    r"|\b(?:is|be)\s+\(?([A-J])\)?\s*,?\s+(?:because|since|as)\b"
+    r"|\b(?:is|are|be)\s+(\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)*)\s*,?\s+(?:because|since|as)\b"
 )
 _BOLD_LETTERS = re.compile(r"^\s*(?:,\s*and|,|and|&)\s*$")  # "**B** and **D**": one answer, two letters
 _MARKDOWN = re.compile(r"\*\*|__|^#+\s*", re.M)
@@ -127,6 +127,7 @@ _LETTER_CORRECT = re.compile(  # "Based on the graph, (C) is correct", "so B is 
 )
 _LETTER_CJK = re.compile(r"^[(（]?([A-J])[)）]?\s*[。：、．]")
 _LETTER_BECAUSE = re.compile(r"^\(?([A-J])\)?\s*,?\s+(?:because|since|as|given|for)\b")
+_LETTER_LEAD = re.compile(r"^(?:\(([A-J])\)|([A-J])[).:])\s+\S")  # "C) Annie is the youngest sister"
 _LETTER_WORDS = re.compile(  # a letter, then words ("B the larger one"); not "A"/"I" (article, pronoun)
     r"^\(?([B-HJ])\)?\s+(?=[a-z])(?!(?:and|or|to|nor)\s+\(?[A-J]\b)"
 )
@@ -185,8 +186,8 @@ def final_answer(text: str) -> Extraction:
     close = text.rfind("</think>")
     if close != -1:
         region = text[close + len("</think>") :]
-        if not region.strip():  # everything was said inside the reasoning
-            return _from_region(text[:close].replace("<think>", ""), marked_only=False)
+        if not region.strip():  # everything was said inside the reasoning: only a box or a tag commits
+            return _from_region(text[:close].replace("<think>", ""), marked_only=True)
         return _from_region(region, marked_only=False)
     start = text.find("<think>")
     if start != -1:  # reasoning never closed: the response was cut off
@@ -412,6 +413,9 @@ def _distill(span: str) -> str | None:
     reasoned = _LETTER_BECAUSE.match(span) or _LETTER_WORDS.match(span)
     if reasoned:  # "B because the triangle is right", "(C), since ...", "B the larger one"
         return reasoned.group(1)
+    lead = _LETTER_LEAD.match(span)
+    if lead:  # "C) Annie is the youngest sister": the letter, then its option's text
+        return lead.group(1) or lead.group(2)
     labelled = _LABELLED.match(span)
     if labelled and (re.search(r"\d", labelled.group(1)) or len(labelled.group(1).split()) <= 2):
         # "پاسخ: 5", "Total: 12 apples": a one- or two-word label in any script, then a value
