@@ -501,6 +501,19 @@ PHRASING = [
     ("D) The oldest brother is Sam.", "B", None, False),
     ("The figures that fit the rule are B and D, because each has one dot.", "B, D", None, True),
     ("The figures that fit the rule are B and D, because each has one dot.", "B", None, False),
+    # from the last unseen set (labelled_7.jsonl: 97.3% and no false positive on first sight)
+    ("The vertex of the parabola is at (2, -3).", "(2, -3)", None, True),
+    ("Panel C completes the sequence.", "C", ABCD, True),  # a puzzle's panel, box, grid, figure: an option
+    ("Panel C completes the sequence.", "A", ABCD, False),
+    ("Comparing all four, grids A and C keep the rule while B and D break it.", "A, C", None, True),
+    ("Comparing all four, grids A and C keep the rule while B and D break it.", "B, D", None, False),
+    ("Point B lies on the circle.", "B", ABCD, False),  # a point is not an option
+    ("3x + 2 = 20\nx = 6\n\n(Check: 3(6) + 2 = 20.)", "6", None, True),  # the check is not the answer
+    ("3x + 2 = 20\nx = 6\n\n(Check: 3(6) + 2 = 20.)", "20", None, False),
+    ("|2u - v| = 5", "5", None, True),  # a value named by bars, not an equation
+    ("a + b = 12", "12", None, True),  # the sum's value
+    ("The tank holds \\boxed{2,500 L}.", "2500", None, True),  # grouped thousands with a unit
+    ("The tank holds \\boxed{2,500 L}.", "2, 500", None, False),
 ]
 
 

@@ -30,9 +30,9 @@ from vgpo_eval.checker import expr, guard
 from vgpo_eval.checker.quantity import (
     CACHE,
     UNITS,
-    VARIABLE_TERM,
     Quantity,
     canonical_unit,
+    has_variable_term,
     in_base_units,
     normalize,
     quantity,
@@ -200,8 +200,8 @@ def _endpoint(value: str) -> str:
 def parts(answer: str) -> Parts:
     """Split an answer into its parts; a single value gives one part."""
     s = _POINT_NAME.sub("", normalize(answer))  # P(2, -3) is the point (2, -3)
-    if _THOUSANDS.fullmatch(s):
-        return Parts((s,))
+    if _THOUSANDS.fullmatch(s) or (_THOUSANDS.match(s) and quantity(s) is not None):
+        return Parts((s,))  # "12,000", "12,000 Pa": one number, grouped
     if _SPACED_NUMBERS.fullmatch(s):  # an option written "0.32 0.67"
         return Parts(tuple(s.split()), "", None, True)
     brackets, inner = _outer_brackets(s)
@@ -397,7 +397,7 @@ def _last_side(s: str, one_statement: bool = True) -> str | None:
     if one_statement and (re.search(r"\b(?:or|and)\b|或|和|且", s) or len(_split_top(s, ",;")) > 1):
         return None
     head, last = s.rsplit("=", 1)
-    if VARIABLE_TERM.search(head.rsplit("=", 1)[-1]):
+    if has_variable_term(head.rsplit("=", 1)[-1]):
         return None  # an equation: "3x - y - 2 = 0" does not state 0
     return last.strip() or None
 
@@ -526,7 +526,7 @@ def symbolic_equal(gold: str, pred: str) -> bool:
     construct that `expr` does not read. Two plain formulas that `expr` cannot read are not equal."""
     if not (_symbolic_candidate(gold) and _symbolic_candidate(pred)):
         return False
-    if ("=" in gold) != ("=" in pred) and VARIABLE_TERM.search(gold + " " + pred):
+    if ("=" in gold) != ("=" in pred) and has_variable_term(gold + " " + pred):
         return False  # math-verify reads "3x - y - 2 = 0" as its right side, 0; a chain's last side was tried
     if not (_BEYOND_EXPR.search(gold) or _BEYOND_EXPR.search(pred)):
         return False

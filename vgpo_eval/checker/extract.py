@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from vgpo_eval.checker.quantity import NUMBER_WORDS, VARIABLE_TERM
+from vgpo_eval.checker.quantity import NUMBER_WORDS, has_variable_term
 
 STOP_TOKENS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>")
 INVISIBLE = dict.fromkeys(map(ord, "\x00\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"), None)
@@ -53,7 +53,7 @@ _WEAK_CUE = re.compile(
 )  # looked for in the last line only
 _SENTENCE_END = re.compile(r"\.(?=\s|$)|\n")
 _OPTION = re.compile(
-    r"(?:\b(?i:option|choice|pick|choose|select|go with)|选项|选)\s*"
+    r"(?:\b(?i:option|choice|pick|choose|select|go with|(?:box|grid|panel|figure|candidate|diagram)(?:es|s)?)|选项|选)\s*"
     r"(\(?\s*[A-J]\s*\)?(?:\s*(?:,\s*and|,|and|&|和|与|、)\s*\(?[A-J]\)?)*)(?![A-Za-z])"
 )  # "(option F)", "选项 C 正确", "，选B。", "选 C 和 D"
 # a line closing on a lone letter: "... = 3. B.", "Wait, ... It's D.", "the odd one out is G, because ..."
@@ -99,6 +99,7 @@ _IS_WORD = re.compile(
     re.I,
 )
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+_CHECK_LINE = re.compile(r"^\(\s*(?:check|verification|verify)\b.*\)\W*$|^(?:check|verification)\s*:", re.I)
 _LETTERS_ONLY = re.compile(r"\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)*")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z])|(?<=[。！？])")
 # a later sentence of the last line that states a value: "... are (2, 4) and (0, 0)", "... it will be 5:00"
@@ -317,6 +318,8 @@ def _unmarked(region: str) -> Extraction:
         if span:
             return Extraction(span, "cue")
     lines = [line.strip() for line in region.strip().splitlines() if line.strip()]
+    while len(lines) > 1 and _CHECK_LINE.match(lines[-1]):
+        lines.pop()  # "(Check: 2(36) + 3(36) = 180.)": a check of the answer, not the answer
     if not lines:
         return Extraction(None, "none")
     last = re.sub(r"^#+\s*", "", lines[-1])  # "#### 10", GSM8K's answer line
@@ -426,7 +429,7 @@ def _distill(span: str) -> str | None:
     span = _after_answer(span)
     announced = re.search(r"\b(?:is|are):\s+(.+)$", span)  # "the true statement is: <an option's text>"
     parts = [announced.group(1)] if announced else _IS.split(_outside_math(span))
-    if not announced and len(parts) > 1 and VARIABLE_TERM.search(parts[-2]):
+    if not announced and len(parts) > 1 and has_variable_term(parts[-2]):
         worded = _IS_WORD.split(_outside_math(span))
         if len(worded) < len(parts):  # the last split was an "=" ending an equation, "... is 2x - y + 1 = 0"
             parts = worded
@@ -439,7 +442,7 @@ def _distill(span: str) -> str | None:
     if _MATH.search(span) and len(_MATH.sub("", span).strip(" .,;:")) <= 12:
         span = _MATH.sub(lambda m: m.group(1), span)  # "$1$ and $-2$" -> "1 and -2"
     span = re.sub(
-        r"^(?:approximately|about|around|roughly|exactly|only|just)\s+", "", span.strip(), flags=re.I
+        r"^(?:approximately|about|around|roughly|exactly|only|just|at)\s+", "", span.strip(), flags=re.I
     )
     span = span.strip().rstrip(".;:,!").strip()
     prose = _MATH.sub(" ", span)  # the sentence without its formulas

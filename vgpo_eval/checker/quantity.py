@@ -106,8 +106,20 @@ _FRAC = re.compile(
     r"|\\frac\s*(?P<a1>\d)(?P<b1>\d)|(?P<a2>\d+)\s*/\s*(?P<b2>\d+))"
 )
 
-# a term with a variable ("2x", "- y", "x²/4 +"): the side of an equation, not a computed value
-VARIABLE_TERM = re.compile(r"\d[a-z](?![a-z])|(?<![a-z])[a-z][²³]?\s*[-+−/]|[-+−]\s*\d*[a-z](?![a-z])")
+_VARIABLE_TERM = re.compile(r"\d[a-z](?![a-z])|(?<![a-z])[a-z][²³]?\s*[-+−/]|[-+−]\s*\d*[a-z](?![a-z])")
+_EQUATION_MARK = re.compile(r"\d\s*[a-z]|[a-z]\s*(?:[²³]|\^)|(?:^|[-+−])\s*\d+(?:\.\d+)?\s*(?:[-+−]|$)")
+_GROUP = re.compile(r"\([^()]*\)|\|[^|]*\||\{[^{}]*\}|\[[^\[\]]*\]")
+
+
+def has_variable_term(side: str) -> bool:
+    """Whether a side of "=" is an equation's: a sum with a variable term and a coefficient, a power or a
+    constant term ("2x - y + 1", "x²/4 + y²/3", "x - 2"). "a + b = 12" names a value (the sum), and so
+    does "|a + b| = 3": terms inside brackets or bars do not count."""
+    for _ in range(4):  # nested groups, a few levels
+        side, n = _GROUP.subn(" G ", side)
+        if not n:
+            break
+    return bool(_VARIABLE_TERM.search(side) and _EQUATION_MARK.search(side))
 
 
 @dataclass(frozen=True)
