@@ -102,3 +102,15 @@ def test_check_explain_says_what_was_found_and_how_each_side_parsed(capsys):
     assert "gold parsed as: number 1/2" in out and "answer parsed as: number 1/2 (decimals 2)" in out
     assert main(["check", "The answer is C.", "--answer", "B", "--choices", "3", "4", "5", "--explain"]) == 0
     assert "gold: option(s) B; the answer picks C" in capsys.readouterr().out
+
+
+def test_check_explain_names_a_stated_option_and_the_part_compared(capsys):
+    choices = ["mice", "frogs", "snakes", "hawks"]
+    stated = "Snakes and hawks eat frogs. Losing the insects hurts the frogs most."
+    assert main(["check", stated, "--answer", "B", "--choices", *choices, "--explain"]) == 0
+    assert "the final line states the text of option(s) B" in capsys.readouterr().out
+    named = "The base is \\boxed{4} and the height is \\boxed{7}."
+    assert main(["check", named, "--answer", "7", "--explain"]) == 0
+    out = capsys.readouterr().out
+    assert "verdict: correct" in out and "the last, '7', is compared" in out
+    assert "answer parsed as: number 7" in out

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from vgpo_eval.checker import reference
 from vgpo_eval.checker.choices import gold_letters, pred_letters
-from vgpo_eval.checker.extract import final_answer
+from vgpo_eval.checker.compare import answer_count
+from vgpo_eval.checker.extract import Extraction, final_answer
 from vgpo_eval.checker.parse import parse
 from vgpo_eval.types import Sample, Verdict
 
@@ -40,8 +41,14 @@ def explain(text: str, sample: Sample, protocol: str, verdict: Verdict) -> str:
         return "\n".join(lines)
     found = final_answer(text)
     lines.append(f"answer found: {found.answer!r} in {_WHERE.get(found.how, found.how)}")
+    if verdict.rule == "choice:stated":
+        lines.append(f"the final line states the text of option(s) {verdict.extracted} (no letter picked)")
+        return "\n".join(lines)
     if found.answer is None:
         return "\n".join(lines)
+    if found.last_part is not None and answer_count(sample.answer) == 1:
+        lines.append(f"parts in named boxes, the gold has one: the last, {found.last_part!r}, is compared")
+        found = Extraction(found.last_part, found.how)
     gold = gold_letters(sample.answer, sample.choices) if sample.answer_type in (None, "choice") else None
     if gold is not None:
         picked = pred_letters(found.answer, sample.choices)
