@@ -28,6 +28,7 @@ _PUNCTUATED = re.compile(
     r"^(?:(?i:option|choice|answer)\s*:?\s*)?(?:[(（]\s*([A-J])\s*[)）]|([A-J])\s*[.:)\-。：、．])\s*(.+)$"
 )
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+_STATED_WORD = re.compile(r"[\w'’-]+")
 _SPACED = re.compile(r"^([A-J])\s+(.+)$")
 _TRAILING = re.compile(r"^(.+?)\s*\(\s*([A-J])\s*\)$")
 # words between a cue and the letter it gives: "the answer is actually C", "所以答案选A", "对应选项 B"
@@ -133,23 +134,34 @@ def options_stated(sentence: str, choices: tuple[str, ...]) -> frozenset[str]:
     two or more words, or one word of four or more letters, and never a bare number, so "4" is not
     found in "4 apples". Text in Chinese or Japanese (no spaces between words) is found inside the
     sentence: two or more such characters ("第四象限" in "所以不经过第四象限")."""
-    words = " ".join(re.findall(r"[\w'’-]+", sentence.lower()))
+    words = " ".join(_STATED_WORD.findall(sentence.lower()))
     found = set()
+    for letter, text, cjk in _phrases(tuple(choices)):
+        if text not in (words.replace(" ", "") if cjk else words):
+            continue  # a fast test first: most options are not there at all
+        if cjk or re.search(rf"(?<![\w'’-]){re.escape(text)}(?![\w'’-])", words):
+            found.add(letter)
+    return frozenset(found)
+
+
+@lru_cache(maxsize=CACHE)
+def _phrases(choices: tuple[str, ...]) -> tuple[tuple[str, str, bool], ...]:
+    """(letter, words, in CJK) of each option that can be stated in a sentence, made once per option list."""
+    phrases = []
     for i, option in enumerate(choices[: len(LETTERS)]):
-        text = " ".join(re.findall(r"[\w'’-]+", normalize(_option_text(i, option)).lower()))
+        text = " ".join(_STATED_WORD.findall(normalize(_option_text(i, option)).lower()))
         if not text or re.fullmatch(r"[\d\s.,-]+", text):
             continue
         if _CJK.search(text):
-            if len(_CJK.findall(text)) >= 2 and text.replace(" ", "") in words.replace(" ", ""):
-                found.add(LETTERS[i])
-            continue
-        if " " not in text and len(text) < 4:
-            continue
-        if re.search(rf"(?<![\w'’-]){re.escape(text)}(?![\w'’-])", words):
-            found.add(LETTERS[i])
-    return frozenset(found)
+            if len(_CJK.findall(text)) >= 2:
+                phrases.append((LETTERS[i], text.replace(" ", ""), True))
+        elif " " in text or len(text) >= 4:
+            phrases.append((LETTERS[i], text, False))
+    return tuple(phrases)
 
 
 def option_written(line: str, choices: tuple[str, ...]) -> frozenset[str]:
     """The option whose text is the whole line ("Some dogs are not cats."), closing stop aside."""
+    if len(line) > 2 * max(map(len, choices), default=0) + 8:
+        return frozenset()  # longer than any option could be written
     return _options_written(normalize(line.strip().rstrip(".。!")), choices)

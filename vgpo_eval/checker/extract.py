@@ -48,6 +48,7 @@ _STRONG_CUE = re.compile(
     r"|答案\s*(?:是|为)?\s*[:：]?|(?:故|所以|因此|应)选|^\s*答\s*[:：])",  # 答案是 C, 故选 C, 答：...
     re.I | re.M,
 )
+_CUE_KEYS = ("final", "answer", "option", "choice", "答", "选")  # one is in every match of _STRONG_CUE
 _WEAK_CUE = re.compile(
     r"\b(?:therefore|thus|hence|so)\b,?|∴|所以|因此", re.I
 )  # looked for in the last line only
@@ -57,10 +58,12 @@ _OPTION = re.compile(
     r"(\(?\s*[A-J]\s*\)?(?:\s*(?:,\s*and|,|and|&|和|与|、)\s*\(?[A-J]\)?)*)(?![A-Za-z])"
 )  # "(option F)", "选项 C 正确", "，选B。", "选 C 和 D"
 # a line closing on a lone letter: "... = 3. B.", "Wait, ... It's D.", "the odd one out is G, because ..."
-_CLOSING_LETTER = re.compile(
+_CLOSING_LETTER = re.compile(  # read on the line's last 40 characters (it is anchored at the end)
     r"(?:[.!?]\s+|。\s*|\b(?i:it|that|this)(?:'s|’s|\s+is|\s+must\s+be|\s+would\s+be)\s+)"
     r"\(?([A-J])\)?[.!。]?$"
-    r"|\b(?:is|are|be)\s+(\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)*)\s*,?\s+(?:because|since|as)\b"
+)
+_REASONED_LETTERS = re.compile(
+    r"\b(?:is|are|be)\s+(\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)*)\s*,?\s+(?:because|since|as)\b"
 )
 _BOLD_LETTERS = re.compile(r"^\s*(?:,\s*and|,|and|&)\s*$")  # "**B** and **D**": one answer, two letters
 _MARKDOWN = re.compile(r"\*\*|__|^#+\s*", re.M)
@@ -68,7 +71,7 @@ _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _MATH = re.compile(r"\$([^$]+)\$")
 _NUMBER_WORDS = "|".join(w for w in NUMBER_WORDS if w not in ("no", "none"))  # "no" is not a value here
 _VALUE = re.compile(  # "12", "1,200", "12’500", "3/4", "2:15", "seven"; not the "6" of "the 6th shape"
-    rf"\d+:\d\d|-?\d(?:[\d,]|[’']\d{{3}})*(?:\.\d+)?(?:/\d+)?(?!\d|(?:st|nd|rd|th)\b)|\b(?:{_NUMBER_WORDS})\b",
+    rf"\d+:\d\d|-?\d[\d,]*(?:[’']\d{{3}}[\d,]*)*(?:\.\d+)?(?:/\d+)?(?!\d|(?:st|nd|rd|th)\b)|\b(?:{_NUMBER_WORDS})\b",
     re.I,
 )
 _THRESHOLD = re.compile(  # a bound the question set, not the answer: "three bars with values above 40"
@@ -100,6 +103,18 @@ _IS_WORD = re.compile(
 )
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 _CHECK_LINE = re.compile(r"^\(\s*(?:check|verification|verify)\b.*\)\W*$|^(?:check|verification)\s*:", re.I)
+_PAREN_LETTERS = re.compile(r"(?:\([A-J]\)){2,}")
+_ANNOUNCED = re.compile(r"\b(?:is|are):\s+(.+)$")
+_LONE_LETTER = re.compile(r"\W*[A-J]\W*")
+_DIGIT = re.compile(r"\d")
+_QUALIFIED = re.compile(r"^(?:approximately|about|around|roughly|exactly|only|just|at)\s+", re.I)
+_CLAUSE_BREAK = re.compile(r";|,\s")
+_WORD = re.compile(r"[A-Za-z]{2,}|[\u4e00-\u9fff]")
+_COMMAND = re.compile(r"\\[A-Za-z]+")
+_BECAUSE = re.compile(r"\b(?:because|since|as)\b")
+_LETTER_TOKEN = re.compile(r"\b[A-J]\b")
+_OPTION_WORDS = ("option", "choice", "pick", "choose", "select", "go with", "box", "grid", "panel", "figure",
+                 "candidate", "diagram", "选")  # fmt: skip
 _LETTERS_ONLY = re.compile(r"\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)*")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z])|(?<=[。！？])")
 # a later sentence of the last line that states a value: "... are (2, 4) and (0, 0)", "... it will be 5:00"
@@ -312,9 +327,9 @@ def _last_answer_tag(text: str) -> tuple[str, int] | None:
 def _unmarked(region: str) -> Extraction:
     """No box or tag: an "answer is" sentence, else the last line (its bold, its conclusion, its value)."""
     plain = _MARKDOWN.sub("", region)  # "**Answer**: C", "### Final Answer"
-    strong = list(_STRONG_CUE.finditer(plain))
+    strong = _last_cue(plain)
     if strong:
-        span = _distill(_sentence(plain, strong[-1].end()))
+        span = _distill(_sentence(plain, strong.end()))
         if span:
             return Extraction(span, "cue")
     lines = [line.strip() for line in region.strip().splitlines() if line.strip()]
@@ -322,12 +337,14 @@ def _unmarked(region: str) -> Extraction:
         lines.pop()  # "(Check: 2(36) + 3(36) = 180.)": a check of the answer, not the answer
     if not lines:
         return Extraction(None, "none")
-    last = re.sub(r"^#+\s*", "", lines[-1])  # "#### 10", GSM8K's answer line
+    last = lines[-1].lstrip("#").lstrip() if lines[-1].startswith("#") else lines[-1]  # "#### 10" (GSM8K)
     if _cut_off(last):  # cut off mid-sentence: only an explicit "answer is" counts
         return Extraction(None, "truncated")
-    letter = _CLOSING_LETTER.search(last)
+    letter = _CLOSING_LETTER.search(last, max(0, len(last) - 40)) or (
+        _REASONED_LETTERS.search(last) if _BECAUSE.search(last) else None
+    )
     if letter:
-        return Extraction(letter.group(1) or letter.group(2), "last_line")
+        return Extraction(letter.group(1), "last_line")
     bold = list(_BOLD.finditer(last))
     if bold:
         letters = _bold_letters(last, bold)
@@ -345,13 +362,15 @@ def _unmarked(region: str) -> Extraction:
     closing = _CLOSING_YES_NO.search(last)
     if closing:  # "... area under the curve. Yes."
         return Extraction(closing.group(1), "last_line")
-    chain = _CHAIN_END.search(_MATH.sub(lambda m: m.group(1), last[-300:]))
+    chain = _CHAIN_END.search(_MATH.sub(lambda m: m.group(1), last[-300:])) if "=" in last else None
     if chain and chain.start(1) == 0 and chain.group(1).count("=") > 1:  # "Cost = 62 m × $20/m = $1,240"
         return Extraction(chain.group(1).strip(), "last_line")
-    closing = _distill(_SENTENCES.split(last)[-1])  # the last sentence, when it states a value or letters
+    sentence = _SENTENCES.split(last)[-1]
+    stating = sentence == last or _VALUE.search(sentence) or _LETTER_TOKEN.search(sentence)
+    closing = _distill(sentence) if stating else None  # the last sentence, when it states a value or letters
     if closing and len(closing) <= 30 and (_VALUE.search(closing) or _LETTERS_ONLY.fullmatch(closing)):
         return Extraction(closing, "last_line")
-    span = _distill(last)
+    span = closing if sentence == last else _distill(last)
     if span and len(span) <= 30:
         return Extraction(span, "last_line")
     if chain:  # a line ending on a computation: "Since ∠A = 60°, ∠B = 90° − 60° = 30°."
@@ -368,11 +387,30 @@ def _bold_letters(line: str, bold: list[re.Match]) -> str | None:
     return ", ".join(m.group(1).strip().strip("()") for m in bold)
 
 
+def _last_cue(plain: str) -> re.Match | None:
+    """The last "answer is" / "Final answer:" cue of the text, or None. Every cue holds a key word
+    ("answer", "final", ...) near its start, so the cue is looked for around those words, the latest
+    first: far cheaper than scanning every character of a long response with the full pattern."""
+    low, end = plain.lower(), len(plain)
+    while True:
+        at, key = max((low.rfind(key, 0, end), key) for key in _CUE_KEYS)
+        if at == -1:
+            return None
+        found = None
+        for found in _STRONG_CUE.finditer(plain, max(0, at - 40), at + 120):  # noqa: B007 (the last one)
+            pass
+        if found is not None:
+            return found
+        end = at + len(key) - 1  # the next key must start before this one
+
+
 def _cut_off(line: str) -> bool:
     """Whether a last line stops mid-sentence: on a connector word, an operator, or inside a formula."""
     tail = line.rstrip().rstrip("*").rstrip()  # a closing "**" is markdown, not an operator
     return not tail or bool(
-        (_DANGLING.search(tail) and not tail.endswith("A"))  # "the answer is A": a letter, not an article
+        (
+            _DANGLING.search(tail, max(0, len(tail) - 16)) and not tail.endswith("A")
+        )  # "the answer is A": a letter, not an article
         or (tail.count("$") % 2 and not _MONEY_LAST.search(tail))  # "needs $13.8": money, not an open formula
         or tail.count("{") > tail.count("}")
         or tail[-1] in "+-*/=,:(["
@@ -390,11 +428,12 @@ def _sentence(text: str, start: int) -> str:
 def _distill(span: str) -> str | None:
     """Reduce a concluding sentence to its answer: option letters, the part after "is" / "=", a formula."""
     span = span.replace("**", "").strip().lstrip(":：").strip().rstrip(".。")
-    if re.fullmatch(r"(?:\([A-J]\)){2,}", span):  # "(B)(D)": several letters, not the last one
+    if span.startswith("(") and _PAREN_LETTERS.fullmatch(span):  # "(B)(D)": several letters, not the last
         return span
-    if _EITHER.search(span):
+    if ("either" in span or "Either" in span) and _EITHER.search(span):
         return None
-    option = _OPTION.search(span)
+    lowered = span.lower()
+    option = _OPTION.search(span) if any(word in lowered for word in _OPTION_WORDS) else None
     if option:  # "... which is a lower mordent (option F)"
         return ", ".join(re.findall(r"[A-J]", option.group(1)))
     last = _LETTER_LAST.search(span)
@@ -423,11 +462,11 @@ def _distill(span: str) -> str | None:
     if labelled and (re.search(r"\d", labelled.group(1)) or len(labelled.group(1).split()) <= 2):
         # "پاسخ: 5", "Total: 12 apples": a one- or two-word label in any script, then a value
         span = labelled.group(1)
-    restated = _RESTATED.search(span)
+    restated = _RESTATED.search(span) if "i.e" in span or "that is" in span else None
     if restated and _VALUE.search(restated.group(1)):  # "$\frac{\pi}{3}$ rad, i.e., 60°": the restatement
         span = restated.group(1)
     span = _after_answer(span)
-    announced = re.search(r"\b(?:is|are):\s+(.+)$", span)  # "the true statement is: <an option's text>"
+    announced = _ANNOUNCED.search(span) if ":" in span else None  # "the true statement is: <option text>"
     parts = [announced.group(1)] if announced else _IS.split(_outside_math(span))
     if not announced and len(parts) > 1 and has_variable_term(parts[-2]):
         worded = _IS_WORD.split(_outside_math(span))
@@ -435,38 +474,32 @@ def _distill(span: str) -> str | None:
             parts = worded
     tail = parts[-1]
     head = span[: len(span) - len(tail)]
-    valueless = not _VALUE.search(tail) and not re.fullmatch(r"\W*[A-J]\W*", tail) and "$" not in tail
-    valueless = valueless and re.search(r"\d", head)  # "... 5 of them, seven | are | left": keep whole
+    valueless = not _VALUE.search(tail) and not _LONE_LETTER.fullmatch(tail) and "$" not in tail
+    valueless = valueless and _DIGIT.search(head)  # "... 5 of them, seven | are | left": keep whole
     if announced or (len(parts) > 1 and not valueless):
         span = span[len(span) - len(tail) :]
     if _MATH.search(span) and len(_MATH.sub("", span).strip(" .,;:")) <= 12:
         span = _MATH.sub(lambda m: m.group(1), span)  # "$1$ and $-2$" -> "1 and -2"
-    span = re.sub(
-        r"^(?:approximately|about|around|roughly|exactly|only|just|at)\s+", "", span.strip(), flags=re.I
-    )
+    span = _QUALIFIED.sub("", span.strip())
     span = span.strip().rstrip(".;:,!").strip()
     prose = _MATH.sub(" ", span)  # the sentence without its formulas
     if _RANGE.search(prose):
         return None  # "roughly 6 to 7 objects": a hedge, not an answer
     final_math = re.search(r"\$([^$]+)\$\W*$", span)
     if final_math and ("\\in" in final_math.group(1) or _CJK.search(span[: final_math.start()])):
-        return final_math.group(
-            1
-        ).strip()  # "f(x) < 0 exactly when $x \in (-1, 2)$", "因式分解得 $(x-1)(x+1)$"
-    alternatives = _ALTERNATIVES.search(prose)
+        return final_math.group(1).strip()  # "... when $x \in (-1, 2)$", "因式分解得 $(x-1)(x+1)$"
+    alternatives = _ALTERNATIVES.search(prose) if " or " in prose or "或" in prose else None
     if alternatives:  # "解得 x=8 或 x=-2": both, for the comparison to judge (a hedge for one gold)
         return alternatives.group(0).strip()
-    between = _BETWEEN.search(prose)
+    between = _BETWEEN.search(prose) if "between" in prose else None
     if between:  # "the peak lies between 2014 and 2016": both ends
         return f"{between.group(1).rstrip('.,')}, {between.group(2).rstrip('.,')}"
-    clauses = [c for c in re.split(r";|,\s", prose) if _VALUE.search(c)]
+    clauses = [c for c in _CLAUSE_BREAK.split(prose) if _VALUE.search(c)]
     clause = clauses[-1] if clauses else ""  # "ten objects; ..., seven remain": seven
     values = _VALUE.findall(_THRESHOLD.sub(" ", clause)) or _VALUE.findall(clause)  # bounds only if all
     if values and final_math and not any(v[-1].isdigit() for v in values):
         return final_math.group(1).strip()  # "Adding the four quarters: $250 + ... = 1{,}200$"
-    words = re.findall(
-        r"[A-Za-z]{2,}|[\u4e00-\u9fff]", re.sub(r"\\[A-Za-z]+", " ", prose)
-    )  # not \\frac; a CJK character is a word
+    words = _WORD.findall(_COMMAND.sub(" ", prose))  # not \\frac; a CJK character is a word
     if values and len(words) >= 3:  # still a sentence: its value
         digits = [v for v in values if v[-1].isdigit()]  # "12 sequences meeting the three conditions": 12
         return (digits or values)[0].rstrip(",")
@@ -481,7 +514,7 @@ def _after_answer(span: str) -> str:
     """A sentence without what follows its answer: a clause about where or when it holds ("14, which
     occurs at x = 3", "6，此时 x = 2"), a remark with no value ("(2,3), which is the centre"), or the
     breakdown after a colon ("3 objects: 1 cube, 1 sphere")."""
-    cut = _TRAILING_CLAUSE.search(span)
+    cut = _TRAILING_CLAUSE.search(span) if "," in span or "，" in span else None
     if cut and _VALUE.search(span[: cut.start()]):
         span = span[: cut.start()]
     head, colon, tail = span.partition(": ")
