@@ -97,6 +97,7 @@ def _valid(letter: str, choices: tuple[str, ...] | None) -> bool:
     return letter in LETTERS[: len(choices) if choices else len(LETTERS)]
 
 
+@lru_cache(maxsize=CACHE)
 def _option_text(i: int, option: str) -> str:
     """An option's text without a prefix repeating its own letter ("A: 25°" -> "25°")."""
     m = re.match(rf"^\(?{LETTERS[i]}\)?\s*[.:)]\s*(.+)$", option.strip())
@@ -106,10 +107,15 @@ def _option_text(i: int, option: str) -> str:
 def _options_written(text: str, choices: tuple[str, ...]) -> frozenset[str]:
     """Letters of the options whose text is `text`, letter for letter (case and spacing aside)."""
     key = " ".join(text.lower().split())
-    return frozenset(
-        LETTERS[i]
+    return frozenset(letter for letter, written in _written(tuple(choices)) if written == key)
+
+
+@lru_cache(maxsize=CACHE)
+def _written(choices: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(letter, text as compared) of each option, made once per option list."""
+    return tuple(
+        (LETTERS[i], " ".join(normalize(_option_text(i, option)).lower().split()))
         for i, option in enumerate(choices[: len(LETTERS)])
-        if " ".join(normalize(_option_text(i, option)).lower().split()) == key
     )
 
 

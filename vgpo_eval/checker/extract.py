@@ -98,7 +98,7 @@ _NAMED_GAP = re.compile(  # "the width is \boxed{2} and the height is \boxed{3}"
     r"^\s*\$?\s*,?\s*and\s+(?:the\s+)?[A-Za-z][\w\s]{0,30}?\s(?:is|=|:)\s*\$?\s*$", re.I
 )
 _IS_WORD = re.compile(
-    r"(?:^|\s)(?:is|are|equals|was|were)\s|(?<=\b[Tt]hat)['’]s\s|(?<=\b[Ii]t)['’]s\s|\s(?:≈|\\approx)\s|(?<=[\u4e00-\u9fff])(?:是|为|等于)",
+    r"(?:^|\s)(?:is|are|equals|was|were)\s|['’]s\s(?<=\b[Tt]hat...)|['’]s\s(?<=\b[Ii]t...)|\s(?:≈|\\approx)\s|(?<=[\u4e00-\u9fff])(?:是|为|等于)",
     re.I,
 )
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -130,7 +130,7 @@ _TRAILING_CLAUSE = re.compile(  # where or when the answer holds, or a remark wi
     r"|(?i:which|attained|achieved|occurring|reached)\b(?=[^.]*\b(?i:at|when|where|if)\b|[^\d]*$))"
 )  # not "3.89, which to one decimal place is 3.8": that clause restates the answer
 _IS = re.compile(
-    r"(?:^|\s)(?:is|are|equals|was|were)\s|(?<=\b[Tt]hat)['’]s\s|(?<=\b[Ii]t)['’]s\s|\s(?:≈|\\approx)\s|(?<=\d)\s=\s(?=[^=]*$)|(?<=[\u4e00-\u9fff])(?:是|为|等于|得(?![到出]))",
+    r"(?:^|\s)(?:is|are|equals|was|were)\s|['’]s\s(?<=\b[Tt]hat...)|['’]s\s(?<=\b[Ii]t...)|\s(?:≈|\\approx)\s|(?<=\d)\s=\s(?=[^=]*$)|(?<=[\u4e00-\u9fff])(?:是|为|等于|得(?![到出]))",
     re.I,
 )  # "the area is 12", "周长是12厘米", "解得 1 ≤ x < 3"
 _LEADING_LETTERS = re.compile(

@@ -98,5 +98,6 @@ def clear_caches() -> None:
 
     for fn in (parse, quantity.normalize, quantity.quantity, expr.parse, compare.equal, compare.parts,
                compare.intervals, compare.scalar_equal, compare._split_unit, compare.symbolic_equal,
-               choices.gold_letters, choices.pred_letters):  # fmt: skip
+               choices.gold_letters, choices.pred_letters, choices._option_text, choices._written,
+               choices._phrases):  # fmt: skip
         fn.cache_clear()
