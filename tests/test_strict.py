@@ -514,6 +514,8 @@ PHRASING = [
     ("a + b = 12", "12", None, True),  # the sum's value
     ("The tank holds \\boxed{2,500 L}.", "2500", None, True),  # grouped thousands with a unit
     ("The tank holds \\boxed{2,500 L}.", "2, 500", None, False),
+    ("Answer: Judging by the spectrum, E", "E", ["1", "2", "3", "4", "5"], True),  # a lead-in, then the letter
+    ("The triangle's vertices are A, B, C", "C", ["1", "2", "3", "4"], False),  # points, not an option
 ]
 
 

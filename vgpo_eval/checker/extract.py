@@ -153,8 +153,9 @@ _DANGLING = re.compile(
     re.I,
 )
 _REMARK = re.compile(r"\s+\((?=[^()\\]*[a-z]{2,})[^()\\]*\)\s*$")  # "(in m/s²)", not "(2, +\\infty)"
-_LETTER_LAST = re.compile(  # "... Impressionism (F)", "The point is (2, -1). D", "hold: A, B, C and D"
-    r"(?:\(([A-J])\)|[.!?]\s+\(?([A-J])\)?|:\s*(\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)+))$"
+_LETTER_LAST = re.compile(  # "... Impressionism (F)", "The point is (2, -1). D", "hold: A, B, C and D",
+    r"(?:\(([A-J])\)|[.!?]\s+\(?([A-J])\)?|:\s*(\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)+)"
+    r"|(?<=[a-z]),\s+\(?([A-J])\)?)$"  # "Based on the analysis, C" (not the C of "A, B, C")
 )
 _YES_NO = re.compile(r"^(yes|no)\b(?:[,.;!]|\s*$)", re.I)
 _RANGE = re.compile(r"\b(\d+(?:\.\d+)?)\s*(?:to|or|-|–)\s*(\d+(?:\.\d+)?)\b")
