@@ -514,8 +514,17 @@ PHRASING = [
     ("a + b = 12", "12", None, True),  # the sum's value
     ("The tank holds \\boxed{2,500 L}.", "2500", None, True),  # grouped thousands with a unit
     ("The tank holds \\boxed{2,500 L}.", "2, 500", None, False),
-    ("Answer: Judging by the spectrum, E", "E", ["1", "2", "3", "4", "5"], True),  # a lead-in, then the letter
+    (
+        "Answer: Judging by the spectrum, E",
+        "E",
+        ["1", "2", "3", "4", "5"],
+        True,
+    ),  # a lead-in, then the letter
     ("The triangle's vertices are A, B, C", "C", ["1", "2", "3", "4"], False),  # points, not an option
+    ('{"answer": "B", "reason": "the second bar is tallest"}', "B", ABCD, True),  # a JSON answer field
+    ('```json\n{"Answer": "B"}\n```', "C", ABCD, False),
+    ('{"final_answer": "\\\\frac{3}{4}"}', "0.75", None, True),  # JSON-escaped LaTeX
+    ('{"answer": ""}', "0", None, False),
 ]
 
 

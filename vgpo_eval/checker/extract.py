@@ -48,6 +48,7 @@ _STRONG_CUE = re.compile(
     r"|答案\s*(?:是|为)?\s*[:：]?|(?:故|所以|因此|应)选|^\s*答\s*[:：])",  # 答案是 C, 故选 C, 答：...
     re.I | re.M,
 )
+_JSON_ANSWER = re.compile(r'"(?:final[_ ]?)?answer"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|(-?\d[\d.,]*))', re.I)
 _CUE_KEYS = ("final", "answer", "option", "choice", "答", "选")  # one is in every match of _STRONG_CUE
 _WEAK_CUE = re.compile(
     r"\b(?:therefore|thus|hence|so)\b,?|∴|所以|因此", re.I
@@ -327,6 +328,8 @@ def _last_answer_tag(text: str) -> tuple[str, int] | None:
 
 def _unmarked(region: str) -> Extraction:
     """No box or tag: an "answer is" sentence, else the last line (its bold, its conclusion, its value)."""
+    if '":' in region and "answer" in region.lower() and (field := _json_answer(region)) is not None:
+        return Extraction(field or None, "cue" if field else "empty")  # {"answer": "C"}
     plain = _MARKDOWN.sub("", region)  # "**Answer**: C", "### Final Answer"
     strong = _last_cue(plain)
     if strong:
@@ -386,6 +389,17 @@ def _bold_letters(line: str, bold: list[re.Match]) -> str | None:
     if not all(_BOLD_LETTERS.match(line[a.end() : b.start()]) for a, b in zip(bold, bold[1:], strict=False)):
         return None
     return ", ".join(m.group(1).strip().strip("()") for m in bold)
+
+
+def _json_answer(region: str) -> str | None:
+    """The value of the last "answer" field of a JSON object ({"answer": "C"}, {"final_answer": 42})."""
+    found = None
+    for found in _JSON_ANSWER.finditer(region):  # noqa: B007 (the last one is wanted)
+        pass
+    if found is None:
+        return None
+    text = found.group(1) if found.group(1) is not None else found.group(2)
+    return text.strip()  # (LaTeX escaped for JSON, "\\\\frac", is undone by clean())
 
 
 def _last_cue(plain: str) -> re.Match | None:
