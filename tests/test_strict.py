@@ -525,6 +525,47 @@ PHRASING = [
     ('```json\n{"Answer": "B"}\n```', "C", ABCD, False),
     ('{"final_answer": "\\\\frac{3}{4}"}', "0.75", None, True),  # JSON-escaped LaTeX
     ('{"answer": ""}', "0", None, False),
+    # from a ninth set in fifteen-plus model personalities (labelled_9.jsonl)
+    ('{"answer": ["A", "C"]}', "A, C", ABCD, True),  # a JSON list of letters
+    ('{"answer": ["A", "C"]}', "A", ABCD, False),
+    ('{"answer": 72, "unit": "degrees"}', "72", None, True),
+    ("Answer: 45°, i.e. option B.", "B", ["30°", "45°", "60°", "90°"], True),  # "i.e." ends no sentence
+    ("Angle of elevation of the kite: 38.7°", "38.7", None, True),  # a label of several words, then the value
+    ("There are six tiles: 3 red and 3 blue.", "6", None, True),  # a count before the colon is no label
+    ("Its area is ¾ m².", "0.75", None, True),  # a vulgar fraction
+    ("Its area is ¾ m².", "0.5", None, False),
+    ("Since PQ = RS, the perimeter is 4 × 6 = 24.\n\n→ D", "D", NUMS, True),  # an arrow to the letter
+    ("z = 18 ✔", "18", None, True),
+    ("Equation of the line l: 3x − y − 2 = 0", "y=3x-2", None, True),  # a label of several words
+    ("Area of a square from its diagonal: S = d²/2 = 1²/2 = ½ cm².", "0.5", None, True),  # vulgar fraction
+    ("OA = 3000 m, AB = 4000 m → D", "D", NUMS, True),
+    ("7 — three squares, two circles and two triangles.", "7", None, True),
+    ("C.\n\nWait, I misread the second row; the right figure has two dots in it.", "C", ABCD, False),
+    ("Shaded region = 9π cm²", "9\\pi", None, True),  # a named quantity "=" its value
+    ("Shaded region = 9π cm²", "9", None, False),
+    ("**Answer: B** (15)", "B", NUMS, True),  # a letter glossed with its option
+    ("答案：B（15）", "B", NUMS, True),
+    ("**Answer: B** (18)", "B", NUMS, False),  # glossed with another option's text
+    ("So the answer is B (15) or C (18).", "B", NUMS, False),  # two glossed letters: a hedge
+    ("7 — four squares and three triangles.", "7", None, True),  # the answer first, then what it counts
+    ("7 — four squares and three triangles.", "4", None, False),
+    (
+        "C.\n\nOnly C keeps one dot in every row; the three others do not.",
+        "C",
+        ABCD,
+        True,
+    ),  # answer first
+    ("C.\n\nWait, the second row of C has two dots; it is D.", "C", ABCD, False),
+    ("The gap is probably between 3 and 5 years.", "3", None, False),  # a range with a unit: a hedge
+    (
+        "The study can answer: Does the plant grow taller with fertilizer or with no fertilizer",  # "?" aside
+        "B",
+        [
+            "Does the plant grow faster in sun?",
+            "Does the plant grow taller with fertilizer or with no fertilizer?",
+        ],
+        True,
+    ),
 ]
 
 

@@ -30,6 +30,7 @@ _PUNCTUATED = re.compile(
 _CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 _STATED_WORD = re.compile(r"[\w'’-]+")
 _SPACED = re.compile(r"^([A-J])\s+(.+)$")
+_GLOSSED = re.compile(r"^\(?([A-J])\)?\s*[(（]\s*([^()（）]+?)\s*[)）]$")
 _TRAILING = re.compile(r"^(.+?)\s*\(\s*([A-J])\s*\)$")
 # words between a cue and the letter it gives: "the answer is actually C", "所以答案选A", "对应选项 B"
 _QUALIFIER = re.compile(
@@ -71,6 +72,13 @@ def pred_letters(pred: str, choices: tuple[str, ...] | None) -> frozenset[str] |
     m = _SPACED.match(s)
     if m and choices and _valid(m.group(1), choices) and m.group(1) in _options_matching(m.group(2), choices):
         return frozenset(m.group(1))  # "A Trapezoid": a letter only when the text agrees
+    m = _GLOSSED.match(s)
+    if (
+        m
+        and _valid(m.group(1), choices)
+        and not (choices and _options_matching(m.group(2), choices) - {m.group(1)})
+    ):
+        return frozenset(m.group(1))  # "D (0.32, 0.67)", "D（8）": a letter glossed, unless as another option
     if choices:  # its exact text was looked for first, above: now by value
         matches = _options_by_value(s, choices)
         if matches:

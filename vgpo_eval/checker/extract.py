@@ -30,6 +30,8 @@ _INVISIBLE = re.compile("[" + "".join(map(chr, INVISIBLE)) + "]")
 FULL_WIDTH = {0xFF10 + i: ord("0") + i for i in range(10)} | {
     base + i: ord(first) + i for base, first in ((0xFF21, "A"), (0xFF41, "a")) for i in range(26)
 }
+VULGAR = {"½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4", "⅕": "1/5", "⅙": "1/6", "⅛": "1/8"}
+_VULGAR = re.compile("[" + "".join(VULGAR) + "]")  # "½ cm²" is "1/2 cm²"
 _FULL_WIDTH = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
 _ESCAPED_TWICE = re.compile(r"\\\\(?:boxed|frac|dfrac|sqrt|text|cdot|times|pi|circ|left|right)\b")
 _NEW_QUESTION = re.compile(r"(?:^|\n)\s*(?:Question|Problem|Q)\s*\d*\s*[:.]", re.I)
@@ -48,19 +50,21 @@ _STRONG_CUE = re.compile(
     r"|答案\s*(?:是|为)?\s*[:：]?|(?:故|所以|因此|应)选|^\s*答\s*[:：])",  # 答案是 C, 故选 C, 答：...
     re.I | re.M,
 )
-_JSON_ANSWER = re.compile(r'"(?:final[_ ]?)?answer"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|(-?\d[\d.,]*))', re.I)
+_JSON_ANSWER = re.compile(
+    r'"(?:final[_ ]?)?answer"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|(-?\d+(?:\.\d+)?)|\[([^\[\]]*)\])', re.I
+)
 _CUE_KEYS = ("final", "answer", "option", "choice", "答", "选")  # one is in every match of _STRONG_CUE
 _WEAK_CUE = re.compile(
     r"\b(?:therefore|thus|hence|so)\b,?|∴|所以|因此", re.I
 )  # looked for in the last line only
-_SENTENCE_END = re.compile(r"\.(?=\s|$)|\n")
+_SENTENCE_END = re.compile(r"(?<!\bi\.e)(?<!\be\.g)\.(?=\s|$)|\n")  # "55°, i.e. option A" is one
 _OPTION = re.compile(
     r"(?:\b(?i:option|choice|pick|choose|select|go with|(?:box|grid|panel|figure|candidate|diagram)(?:es|s)?)|选项|选)\s*"
     r"(\(?\s*[A-J]\s*\)?(?:\s*(?:,\s*and|,|and|&|和|与|、)\s*\(?[A-J]\)?)*)(?![A-Za-z])"
 )  # "(option F)", "选项 C 正确", "，选B。", "选 C 和 D"
 # a line closing on a lone letter: "... = 3. B.", "Wait, ... It's D.", "the odd one out is G, because ..."
 _CLOSING_LETTER = re.compile(  # read on the line's last 40 characters (it is anchored at the end)
-    r"(?:[.!?]\s+|。\s*|\b(?i:it|that|this)(?:'s|’s|\s+is|\s+must\s+be|\s+would\s+be)\s+)"
+    r"(?:[.!?]\s+|。\s*|(?:^|\s)(?:→|⇒|=>|->)\s*|\b(?i:it|that|this)(?:'s|’s|\s+is|\s+must\s+be|\s+would\s+be)\s+)"
     r"\(?([A-J])\)?[.!。]?$"
 )
 _REASONED_LETTERS = re.compile(
@@ -83,7 +87,7 @@ _EITHER = re.compile(  # "either 0.5 cm² (C) or 1.5 cm² (B)": a hedge; not "ob
     r"\bor\s+[^.!?\d]{0,20}(?:-?\d|(?<![A-Za-z])(?-i:\(?[A-J])\b)",
     re.I,
 )
-_BETWEEN = re.compile(r"\bbetween\s+(-?\d[\d,.]*)\s+and\s+(-?\d[\d,.]*)\s*$", re.I)
+_BETWEEN = re.compile(r"\bbetween\s+(-?\d[\d,.]*)\s+and\s+(-?\d[\d,.]*)(?:\s+[A-Za-z%°]+){0,2}\s*$", re.I)
 _HEDGE_GAP = re.compile(r"\bor\b", re.I)
 _ASSIGNED = r"(?:[A-Za-z]\w*\s*=\s*)?-?\d[\d,]*(?:\.\d+)?"
 _ALTERNATIVES = re.compile(rf"(?<![\dA-Za-z.,]){_ASSIGNED}(?:\s*(?:\bor\b|或)\s*{_ASSIGNED})+\s*$")
@@ -113,6 +117,8 @@ _CLAUSE_BREAK = re.compile(r";|,\s")
 _WORD = re.compile(r"[A-Za-z]{2,}|[\u4e00-\u9fff]")
 _COMMAND = re.compile(r"\\[A-Za-z]+")
 _BECAUSE = re.compile(r"\b(?:because|since|as)\b")
+_BARE = re.compile(r"\(?[A-J]\)?[.:]?|-?\d[\d,]*(?:\.\d+)?\.?")  # a line that is only a letter or a number
+_ANSWER_FIRST = re.compile(r"^(\(?[A-J]\)?|-?\d[\d,]*(?:\.\d+)?)\s*(?:—|–|--|\s-)\s*\S")
 _LETTER_TOKEN = re.compile(r"\b[A-J]\b")
 _OPTION_WORDS = ("option", "choice", "pick", "choose", "select", "go with", "box", "grid", "panel", "figure",
                  "candidate", "diagram", "选")  # fmt: skip
@@ -131,7 +137,7 @@ _TRAILING_CLAUSE = re.compile(  # where or when the answer holds, or a remark wi
     r"|(?i:which|attained|achieved|occurring|reached)\b(?=[^.]*\b(?i:at|when|where|if)\b|[^\d]*$))"
 )  # not "3.89, which to one decimal place is 3.8": that clause restates the answer
 _IS = re.compile(
-    r"(?:^|\s)(?:is|are|equals|was|were)\s|['’]s\s(?<=\b[Tt]hat...)|['’]s\s(?<=\b[Ii]t...)|\s(?:≈|\\approx)\s|(?<=\d)\s=\s(?=[^=]*$)|(?<=[\u4e00-\u9fff])(?:是|为|等于|得(?![到出]))",
+    r"(?:^|\s)(?:is|are|equals|was|were)\s|['’]s\s(?<=\b[Tt]hat...)|['’]s\s(?<=\b[Ii]t...)|\s(?:≈|\\approx)\s|(?:(?<=\d)|(?<=[A-Za-z]{2}))\s=\s(?=[^=]*$)|(?<=[\u4e00-\u9fff])(?:是|为|等于|得(?![到出]))",
     re.I,
 )  # "the area is 12", "周长是12厘米", "解得 1 ≤ x < 3"
 _LEADING_LETTERS = re.compile(
@@ -160,7 +166,9 @@ _LETTER_LAST = re.compile(  # "... Impressionism (F)", "The point is (2, -1). D"
 )
 _YES_NO = re.compile(r"^(yes|no)\b(?:[,.;!]|\s*$)", re.I)
 _RANGE = re.compile(r"\b(\d+(?:\.\d+)?)\s*(?:to|or|-|–)\s*(\d+(?:\.\d+)?)\b")
-_LABELLED = re.compile(r"^[^\W\d_]{2,}(?:\s[^\W\d_]{2,})?\s*[:：]\s*(\S.{0,40})$")
+_LABELLED = re.compile(  # "Total: 12", "Bearing of R from P: S23.5°W", "Equation of line l: 2x − y − 1 = 0"
+    r"^[^\W\d_]{2,}(?:\s[^\W\d_]+){0,5}\s*[:：]\s*(\S.{0,40})$"
+)
 _CLOSING_YES_NO = re.compile(r"(?:^|[.!?]\s+)(yes|no)[.!]?$", re.I)
 
 
@@ -189,6 +197,8 @@ def clean(text: str) -> str:
         text = text.translate(INVISIBLE)
     if _FULL_WIDTH.search(text):
         text = text.translate(FULL_WIDTH)
+    if _VULGAR.search(text):
+        text = _VULGAR.sub(lambda m: VULGAR[m.group(0)], text)
     if _ESCAPED_TWICE.search(text):
         text = re.sub(r"\\\\(?=[A-Za-z{}$%])", r"\\", text)
     for token in STOP_TOKENS:
@@ -342,6 +352,7 @@ def _unmarked(region: str) -> Extraction:
     if not lines:
         return Extraction(None, "none")
     last = lines[-1].lstrip("#").lstrip() if lines[-1].startswith("#") else lines[-1]  # "#### 10" (GSM8K)
+    last = last.rstrip("✔✓✅☑ ").lstrip("→⇒ ") or last  # "y = 22 ✔", "→ 7.5"
     if _cut_off(last):  # cut off mid-sentence: only an explicit "answer is" counts
         return Extraction(None, "truncated")
     letter = _CLOSING_LETTER.search(last, max(0, len(last) - 40)) or (
@@ -366,6 +377,11 @@ def _unmarked(region: str) -> Extraction:
     closing = _CLOSING_YES_NO.search(last)
     if closing:  # "... area under the curve. Yes."
         return Extraction(closing.group(1), "last_line")
+    first = _MARKDOWN.sub("", lines[0]).strip()
+    if len(lines) > 1 and _BARE.fullmatch(first) and not _REVISION.search(region):
+        return Extraction(
+            first.rstrip(".:"), "last_line"
+        )  # "E.\n\n<why E>": the answer first, then the reasons
     chain = _CHAIN_END.search(_MATH.sub(lambda m: m.group(1), last[-300:])) if "=" in last else None
     if chain and chain.start(1) == 0 and chain.group(1).count("=") > 1:  # "Cost = 62 m × $20/m = $1,240"
         return Extraction(chain.group(1).strip(), "last_line")
@@ -398,6 +414,8 @@ def _json_answer(region: str) -> str | None:
         pass
     if found is None:
         return None
+    if found.group(3) is not None:  # {"answer": ["B", "D"]}
+        return ", ".join(item.strip().strip("\"'") for item in found.group(3).split(",") if item.strip())
     text = found.group(1) if found.group(1) is not None else found.group(2)
     return text.strip()  # (LaTeX escaped for JSON, "\\\\frac", is undone by clean())
 
@@ -467,6 +485,9 @@ def _distill(span: str) -> str | None:
     lettered = _LETTER_CJK.match(span)
     if lettered:  # "D。拿破仑于1815年战败": the letter, then its explanation
         return lettered.group(1)
+    first = _ANSWER_FIRST.match(span)
+    if first:  # "5 — two cubes, two spheres and one cylinder": the answer, then what it counts
+        return first.group(1)
     reasoned = _LETTER_BECAUSE.match(span) or _LETTER_WORDS.match(span)
     if reasoned:  # "B because the triangle is right", "(C), since ...", "B the larger one"
         return reasoned.group(1)
@@ -474,6 +495,8 @@ def _distill(span: str) -> str | None:
     if lead:  # "C) Annie is the youngest sister": the letter, then its option's text
         return lead.group(1) or lead.group(2)
     labelled = _LABELLED.match(span)
+    if labelled and _VALUE.search(span, 0, labelled.start(1)):
+        labelled = None  # "There are four objects: 2 spheres and 2 cubes": the answer comes before the colon
     if labelled and (re.search(r"\d", labelled.group(1)) or len(labelled.group(1).split()) <= 2):
         # "پاسخ: 5", "Total: 12 apples": a one- or two-word label in any script, then a value
         span = labelled.group(1)
@@ -483,7 +506,7 @@ def _distill(span: str) -> str | None:
     span = _after_answer(span)
     announced = _ANNOUNCED.search(span) if ":" in span else None  # "the true statement is: <option text>"
     parts = [announced.group(1)] if announced else _IS.split(_outside_math(span))
-    if not announced and len(parts) > 1 and has_variable_term(parts[-2]):
+    if not announced and len(parts) > 1 and has_variable_term(parts[-2].rsplit("=", 1)[-1]):
         worded = _IS_WORD.split(_outside_math(span))
         if len(worded) < len(parts):  # the last split was an "=" ending an equation, "... is 2x - y + 1 = 0"
             parts = worded

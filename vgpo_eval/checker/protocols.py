@@ -83,7 +83,7 @@ def _stated_options(text: str, found: Extraction, sample: Sample) -> Verdict | N
 def _without_options(line: str, letters: frozenset[str], choices: tuple[str, ...]) -> str:
     """The line with the stated options' own words taken out ("Time waits for no man" holds a "no")."""
     for letter in letters:
-        option = choices[LETTERS.index(letter)]
+        option = choices[LETTERS.index(letter)].strip().rstrip("?.!。？")
         line = re.sub(re.escape(option), " ", line, flags=re.I)
     return line
 
