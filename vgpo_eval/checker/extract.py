@@ -79,6 +79,9 @@ _VALUE = re.compile(  # "12", "1,200", "12’500", "3/4", "2:15", "seven"; not t
     rf"\d+:\d\d|-?\d[\d,]*(?:[’']\d{{3}}[\d,]*)*(?:\.\d+)?(?:/\d+)?(?!\d|(?:st|nd|rd|th)\b)|\b(?:{_NUMBER_WORDS})\b",
     re.I,
 )
+_NUMBER_DIGIT = re.compile(r"\d(?!\d|(?:st|nd|rd|th)\b)")  # the last digit of a number, not of "6th"
+_NUMBER_WORD_SET = frozenset(w for w in NUMBER_WORDS if w not in ("no", "none"))
+_LOWER_WORD = re.compile(r"[a-z]+")
 _THRESHOLD = re.compile(  # a bound the question set, not the answer: "three bars with values above 40"
     r"\b(?:above|below|over|under|than|exceed(?:s|ing)?|at\s+least|at\s+most)\s+\$?-?\d[\d,.]*", re.I
 )
@@ -137,7 +140,9 @@ _TRAILING_CLAUSE = re.compile(  # where or when the answer holds, or a remark wi
     r"|(?i:which|attained|achieved|occurring|reached)\b(?=[^.]*\b(?i:at|when|where|if)\b|[^\d]*$))"
 )  # not "3.89, which to one decimal place is 3.8": that clause restates the answer
 _IS = re.compile(
-    r"(?:^|\s)(?:is|are|equals|was|were)\s|['’]s\s(?<=\b[Tt]hat...)|['’]s\s(?<=\b[Ii]t...)|\s(?:≈|\\approx)\s|(?:(?<=\d)|(?<=[A-Za-z]{2}))\s=\s(?=[^=]*$)|(?<=[\u4e00-\u9fff])(?:是|为|等于|得(?![到出]))",
+    r"(?=[\s'’是为等得iI])"  # a cheap first-character test before the alternatives
+    r"(?:(?:^|\s)(?:is|are|equals|was|were)\s|['’]s\s(?<=\b[Tt]hat...)|['’]s\s(?<=\b[Ii]t...)|\s(?:≈|\\approx)\s"
+    r"|(?:(?<=\d)|(?<=[A-Za-z]{2}))\s=\s(?=[^=]*$)|(?<=[\u4e00-\u9fff])(?:是|为|等于|得(?![到出])))",
     re.I,
 )  # "the area is 12", "周长是12厘米", "解得 1 ≤ x < 3"
 _LEADING_LETTERS = re.compile(
@@ -199,7 +204,7 @@ def clean(text: str) -> str:
         text = text.translate(FULL_WIDTH)
     if _VULGAR.search(text):
         text = _VULGAR.sub(lambda m: VULGAR[m.group(0)], text)
-    if _ESCAPED_TWICE.search(text):
+    if "\\\\" in text and _ESCAPED_TWICE.search(text):
         text = re.sub(r"\\\\(?=[A-Za-z{}$%])", r"\\", text)
     for token in STOP_TOKENS:
         cut = text.find(token)
@@ -340,7 +345,9 @@ def _unmarked(region: str) -> Extraction:
     """No box or tag: an "answer is" sentence, else the last line (its bold, its conclusion, its value)."""
     if '":' in region and "answer" in region.lower() and (field := _json_answer(region)) is not None:
         return Extraction(field or None, "cue" if field else "empty")  # {"answer": "C"}
-    plain = _MARKDOWN.sub("", region)  # "**Answer**: C", "### Final Answer"
+    plain = (
+        _MARKDOWN.sub("", region) if ("*" in region or "_" in region or "#" in region) else region
+    )  # "**Answer**: C"
     strong = _last_cue(plain)
     if strong:
         span = _distill(_sentence(plain, strong.end()))
@@ -371,7 +378,7 @@ def _unmarked(region: str) -> Extraction:
         stated = _STATEMENT.search(
             after
         )  # "so x = 0 or x = 2. The intersection points are (2, 4) and (0, 0)."
-        span = _distill(stated.group(0) if stated and _VALUE.search(stated.group(1)) else sentence)
+        span = _distill(stated.group(0) if stated and _has_value(stated.group(1)) else sentence)
         if span:
             return Extraction(span, "conclusion")
     closing = _CLOSING_YES_NO.search(last)
@@ -386,9 +393,9 @@ def _unmarked(region: str) -> Extraction:
     if chain and chain.start(1) == 0 and chain.group(1).count("=") > 1:  # "Cost = 62 m × $20/m = $1,240"
         return Extraction(chain.group(1).strip(), "last_line")
     sentence = _SENTENCES.split(last)[-1]
-    stating = sentence == last or _VALUE.search(sentence) or _LETTER_TOKEN.search(sentence)
+    stating = sentence == last or _has_value(sentence) or _LETTER_TOKEN.search(sentence)
     closing = _distill(sentence) if stating else None  # the last sentence, when it states a value or letters
-    if closing and len(closing) <= 30 and (_VALUE.search(closing) or _LETTERS_ONLY.fullmatch(closing)):
+    if closing and len(closing) <= 30 and (_has_value(closing) or _LETTERS_ONLY.fullmatch(closing)):
         return Extraction(closing, "last_line")
     span = closing if sentence == last else _distill(last)
     if span and len(span) <= 30:
@@ -495,13 +502,13 @@ def _distill(span: str) -> str | None:
     if lead:  # "C) Annie is the youngest sister": the letter, then its option's text
         return lead.group(1) or lead.group(2)
     labelled = _LABELLED.match(span)
-    if labelled and _VALUE.search(span, 0, labelled.start(1)):
+    if labelled and _has_value(span[: labelled.start(1)]):
         labelled = None  # "There are four objects: 2 spheres and 2 cubes": the answer comes before the colon
     if labelled and (re.search(r"\d", labelled.group(1)) or len(labelled.group(1).split()) <= 2):
         # "پاسخ: 5", "Total: 12 apples": a one- or two-word label in any script, then a value
         span = labelled.group(1)
     restated = _RESTATED.search(span) if "i.e" in span or "that is" in span else None
-    if restated and _VALUE.search(restated.group(1)):  # "$\frac{\pi}{3}$ rad, i.e., 60°": the restatement
+    if restated and _has_value(restated.group(1)):  # "$\frac{\pi}{3}$ rad, i.e., 60°": the restatement
         span = restated.group(1)
     span = _after_answer(span)
     announced = _ANNOUNCED.search(span) if ":" in span else None  # "the true statement is: <option text>"
@@ -512,7 +519,7 @@ def _distill(span: str) -> str | None:
             parts = worded
     tail = parts[-1]
     head = span[: len(span) - len(tail)]
-    valueless = not _VALUE.search(tail) and not _LONE_LETTER.fullmatch(tail) and "$" not in tail
+    valueless = not _has_value(tail) and not _LONE_LETTER.fullmatch(tail) and "$" not in tail
     valueless = valueless and _DIGIT.search(head)  # "... 5 of them, seven | are | left": keep whole
     if announced or (len(parts) > 1 and not valueless):
         span = span[len(span) - len(tail) :]
@@ -532,7 +539,7 @@ def _distill(span: str) -> str | None:
     between = _BETWEEN.search(prose) if "between" in prose else None
     if between:  # "the peak lies between 2014 and 2016": both ends
         return f"{between.group(1).rstrip('.,')}, {between.group(2).rstrip('.,')}"
-    clauses = [c for c in _CLAUSE_BREAK.split(prose) if _VALUE.search(c)]
+    clauses = [c for c in _CLAUSE_BREAK.split(prose) if _has_value(c)]
     clause = clauses[-1] if clauses else ""  # "ten objects; ..., seven remain": seven
     values = _VALUE.findall(_THRESHOLD.sub(" ", clause)) or _VALUE.findall(clause)  # bounds only if all
     if values and final_math and not any(v[-1].isdigit() for v in values):
@@ -548,18 +555,26 @@ def _distill(span: str) -> str | None:
     return span or None
 
 
+def _has_value(text: str) -> bool:
+    """Whether `text` holds a value `_VALUE` would find (a number that is not an ordinal, or a number
+    word); five times cheaper than searching with `_VALUE` itself."""
+    return _NUMBER_DIGIT.search(text) is not None or not _NUMBER_WORD_SET.isdisjoint(
+        _LOWER_WORD.findall(text.lower())
+    )
+
+
 def _after_answer(span: str) -> str:
     """A sentence without what follows its answer: a clause about where or when it holds ("14, which
     occurs at x = 3", "6，此时 x = 2"), a remark with no value ("(2,3), which is the centre"), or the
     breakdown after a colon ("3 objects: 1 cube, 1 sphere")."""
     cut = _TRAILING_CLAUSE.search(span) if "," in span or "，" in span else None
-    if cut and _VALUE.search(span[: cut.start()]):
+    if cut and _has_value(span[: cut.start()]):
         span = span[: cut.start()]
     head, colon, tail = span.partition(": ")
     if (
         colon
         and "$" not in tail
-        and _VALUE.search(head)
+        and _has_value(head)
         and len(_VALUE.findall(tail)) >= 2
         and re.search(r",|\band\b", tail)
     ):
