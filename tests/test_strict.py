@@ -557,6 +557,15 @@ PHRASING = [
     ),  # answer first
     ("C.\n\nWait, the second row of C has two dots; it is D.", "C", ABCD, False),
     ("The gap is probably between 3 and 5 years.", "3", None, False),  # a range with a unit: a hedge
+    # from a tenth set, unseen until the rules above were written (labelled_10.jsonl: 99.3% on first sight)
+    ("So y = 4 or y = 6, depending on which side is the base.", "4", None, False),  # a conditional hedge
+    ("So y = 4 or y = 6, depending on which side is the base.", "4, 6", None, True),
+    (
+        "The sorted sequence is therefore:\n\n[1, 1, 2, 3, 5, 8, 13, 21, 34, 55]",
+        "[1, 1, 2, 3, 5, 8, 13, 21, 34, 55]",
+        None,
+        True,
+    ),
     (
         "The study can answer: Does the plant grow taller with fertilizer or with no fertilizer",  # "?" aside
         "B",

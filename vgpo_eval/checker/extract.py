@@ -120,6 +120,7 @@ _CLAUSE_BREAK = re.compile(r";|,\s")
 _WORD = re.compile(r"[A-Za-z]{2,}|[\u4e00-\u9fff]")
 _COMMAND = re.compile(r"\\[A-Za-z]+")
 _BECAUSE = re.compile(r"\b(?:because|since|as)\b")
+_BRACKETED = re.compile(r"[\[({][^A-Za-z\[\](){}]*[\])}]\.?")  # a list, tuple, set or interval of values
 _BARE = re.compile(r"\(?[A-J]\)?[.:]?|-?\d[\d,]*(?:\.\d+)?\.?")  # a line that is only a letter or a number
 _ANSWER_FIRST = re.compile(r"^(\(?[A-J]\)?|-?\d[\d,]*(?:\.\d+)?)\s*(?:—|–|--|\s-)\s*\S")
 _LETTER_TOKEN = re.compile(r"\b[A-J]\b")
@@ -136,7 +137,7 @@ _CHAIN_END = re.compile(
 )  # ("{,}" is a thousands separator, not a clause break: "= 1{,}200")
 _RESTATED = re.compile(r",?\s*\b(?:i\.\s?e\.|that is),?\s+(.+)$", re.I)
 _TRAILING_CLAUSE = re.compile(  # where or when the answer holds, or a remark with no value of its own
-    r"\s*[,，]\s*(?:(?i:where|when|while|out\s+of)\b|此时|这时|当"
+    r"\s*[,，]\s*(?:(?i:where|when|while|out\s+of|depending)\b|此时|这时|当"
     r"|(?i:which|attained|achieved|occurring|reached)\b(?=[^.]*\b(?i:at|when|where|if)\b|[^\d]*$))"
 )  # not "3.89, which to one decimal place is 3.8": that clause restates the answer
 _IS = re.compile(
@@ -384,6 +385,8 @@ def _unmarked(region: str) -> Extraction:
     closing = _CLOSING_YES_NO.search(last)
     if closing:  # "... area under the curve. Yes."
         return Extraction(closing.group(1), "last_line")
+    if len(last) > 30 and _BRACKETED.fullmatch(last):  # "[0, 2, 0, 2, 1, 7, 1, 2, 0, 3, 0, 6]": one structure
+        return Extraction(last.rstrip("."), "last_line")
     first = _MARKDOWN.sub("", lines[0]).strip()
     if len(lines) > 1 and _BARE.fullmatch(first) and not _REVISION.search(region):
         return Extraction(
