@@ -14,7 +14,9 @@ from pathlib import Path
 from vgpo_eval.types import Sample
 
 DEFAULT_CASES = Path(__file__).resolve().parent / "data" / "labelled.jsonl"
-LABELLED = sorted(DEFAULT_CASES.parent.glob("labelled*.jsonl"))  # every independently written set
+LABELLED = sorted(  # every independently written set, in the order they were written
+    DEFAULT_CASES.parent.glob("labelled*.jsonl"), key=lambda p: int(p.stem.partition("_")[2] or 1)
+)
 
 
 def load_cases(path: str | Path = DEFAULT_CASES) -> list[tuple[dict, Sample]]:
