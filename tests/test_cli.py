@@ -263,3 +263,15 @@ def test_every_parser_flag_has_help():
             f"{command} {a.option_strings}" for a in sub._actions if a.help is None and a.option_strings
         ]
     assert not missing
+
+
+def test_an_uninstalled_clone_is_told_to_install_instead_of_a_traceback(monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "vgpo_tasks" else real(name, *a)
+    )
+    assert main(["run", "--help"]) == 2
+    err = capsys.readouterr().err
+    assert "vgpo_tasks" in err and "pip install -e" in err

@@ -9,6 +9,7 @@ before anything heavy loads. The commands themselves are in `vgpo_eval.commands`
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -50,6 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     """Parse, check and run one command; returns the exit code (130 after Ctrl-C)."""
     from vgpo_eval import commands
 
+    if importlib.util.find_spec("vgpo_tasks") is None:  # run from a clone that was never installed
+        print(
+            "vgpo-eval: the task registry (package vgpo_tasks, the repository's tasks/ folder) is not "
+            'installed; run `pip install -e ".[hf]"` in the repository first (see README.md)',
+            file=sys.stderr,
+        )
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     check_run_args(parser.commands.choices.get(args.command, parser), args)
