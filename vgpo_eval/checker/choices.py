@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 
 from vgpo_eval.checker.compare import equal, same_order
-from vgpo_eval.checker.quantity import CACHE, normalize
+from vgpo_eval.checker.quantity import CACHE, CJK, normalize
 
 LETTERS = "ABCDEFGHIJ"
 _LETTER = r"\(?\s*([A-J])\s*\)?"
@@ -27,7 +27,6 @@ _NAMED = re.compile(rf"^(?i:option|choice|answer)\s*:?\s*{_LETTER}$")
 _PUNCTUATED = re.compile(
     r"^(?:(?i:option|choice|answer)\s*:?\s*)?(?:[(（]\s*([A-J])\s*[)）]|([A-J])\s*[.:)\-。：、．])\s*(.+)$"
 )
-_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 _STATED_WORD = re.compile(r"[\w'’-]+")
 _SPACED = re.compile(r"^([A-J])\s+(.+)$")
 _GLOSSED = re.compile(r"^\(?([A-J])\)?\s*[(（]\s*([^()（）]+?)\s*[)）]$")
@@ -166,8 +165,8 @@ def _phrases(choices: tuple[str, ...]) -> tuple[tuple[str, str, bool], ...]:
         text = " ".join(_STATED_WORD.findall(normalize(_option_text(i, option)).lower()))
         if not text or re.fullmatch(r"[\d\s.,-]+", text):
             continue
-        if _CJK.search(text):
-            if len(_CJK.findall(text)) >= 2:
+        if CJK.search(text):
+            if len(CJK.findall(text)) >= 2:
                 phrases.append((LETTERS[i], text.replace(" ", ""), True))
         elif " " in text or len(text) >= 4:
             phrases.append((LETTERS[i], text, False))

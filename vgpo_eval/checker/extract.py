@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from vgpo_eval.checker.quantity import NUMBER_WORDS, has_variable_term
+from vgpo_eval.checker.quantity import CJK, NUMBER_WORDS, has_variable_term
 
 STOP_TOKENS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>")
 INVISIBLE = dict.fromkeys(map(ord, "\x00\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"), None)
@@ -62,25 +62,26 @@ _OPTION = re.compile(
     r"(?:\b(?i:option|choice|pick|choose|select|go with|(?:box|grid|panel|figure|candidate|diagram)(?:es|s)?)|选项|选)\s*"
     r"(\(?\s*[A-J]\s*\)?(?:\s*(?:,\s*and|,|and|&|和|与|、)\s*\(?[A-J]\)?)*)(?![A-Za-z])"
 )  # "(option F)", "选项 C 正确", "，选B。", "选 C 和 D"
+# option letters joined by commas or "and", a "*" or "+" away from a list: "A", "B and D", "(A), (C) & (D)"
+_LETTER_LIST = r"\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)"
 # a line closing on a lone letter: "... = 3. B.", "Wait, ... It's D.", "the odd one out is G, because ..."
 _CLOSING_LETTER = re.compile(  # read on the line's last 40 characters (it is anchored at the end)
     r"(?:[.!?]\s+|。\s*|(?:^|\s)(?:→|⇒|=>|->)\s*|\b(?i:it|that|this)(?:'s|’s|\s+is|\s+must\s+be|\s+would\s+be)\s+)"
     r"\(?([A-J])\)?[.!。]?$"
 )
-_REASONED_LETTERS = re.compile(
-    r"\b(?:is|are|be)\s+(\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)*)\s*,?\s+(?:because|since|as)\b"
-)
+_REASONED_LETTERS = re.compile(rf"\b(?:is|are|be)\s+({_LETTER_LIST}*)\s*,?\s+(?:because|since|as)\b")
 _BOLD_LETTERS = re.compile(r"^\s*(?:,\s*and|,|and|&)\s*$")  # "**B** and **D**": one answer, two letters
 _MARKDOWN = re.compile(r"\*\*|__|^#+\s*", re.M)
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _MATH = re.compile(r"\$([^$]+)\$")
-_NUMBER_WORDS = "|".join(w for w in NUMBER_WORDS if w not in ("no", "none"))  # "no" is not a value here
+_VALUE_WORDS = tuple(w for w in NUMBER_WORDS if w not in ("no", "none"))  # "no" is not a value here
+_NUMBER_WORDS = "|".join(_VALUE_WORDS)
 _VALUE = re.compile(  # "12", "1,200", "12’500", "3/4", "2:15", "seven"; not the "6" of "the 6th shape"
     rf"\d+:\d\d|-?\d[\d,]*(?:[’']\d{{3}}[\d,]*)*(?:\.\d+)?(?:/\d+)?(?!\d|(?:st|nd|rd|th)\b)|\b(?:{_NUMBER_WORDS})\b",
     re.I,
 )
 _NUMBER_DIGIT = re.compile(r"\d(?!\d|(?:st|nd|rd|th)\b)")  # the last digit of a number, not of "6th"
-_NUMBER_WORD_SET = frozenset(w for w in NUMBER_WORDS if w not in ("no", "none"))
+_NUMBER_WORD_SET = frozenset(_VALUE_WORDS)
 _LOWER_WORD = re.compile(r"[a-z]+")
 _THRESHOLD = re.compile(  # a bound the question set, not the answer: "three bars with values above 40"
     r"\b(?:above|below|over|under|than|exceed(?:s|ing)?|at\s+least|at\s+most)\s+\$?-?\d[\d,.]*", re.I
@@ -105,11 +106,11 @@ _JOIN_GAP = re.compile(  # "\boxed{2}, \boxed{3}"; "x = \boxed{2} and y = \boxed
 _NAMED_GAP = re.compile(  # "the width is \boxed{2} and the height is \boxed{3}": a second named part
     r"^\s*\$?\s*,?\s*and\s+(?:the\s+)?[A-Za-z][\w\s]{0,30}?\s(?:is|=|:)\s*\$?\s*$", re.I
 )
-_IS_WORD = re.compile(
-    r"(?:^|\s)(?:is|are|equals|was|were)\s|['’]s\s(?<=\b[Tt]hat...)|['’]s\s(?<=\b[Ii]t...)|\s(?:≈|\\approx)\s|(?<=[\u4e00-\u9fff])(?:是|为|等于)",
-    re.I,
+# the words that state a value ("the area is 12", "That's 3", "x ≈ 4"): `_IS` adds "=" and "得"
+_STATES = (
+    r"(?:^|\s)(?:is|are|equals|was|were)\s|['’]s\s(?<=\b[Tt]hat...)|['’]s\s(?<=\b[Ii]t...)|\s(?:≈|\\approx)\s"
 )
-_CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+_IS_WORD = re.compile(rf"{_STATES}|(?<=[\u4e00-\u9fff])(?:是|为|等于)", re.I)
 _CHECK_LINE = re.compile(r"^\(\s*(?:check|verification|verify)\b.*\)\W*$|^(?:check|verification)\s*:", re.I)
 _PAREN_LETTERS = re.compile(r"(?:\([A-J]\)){2,}")
 _ANNOUNCED = re.compile(r"\b(?:is|are):\s+(.+)$")
@@ -126,7 +127,7 @@ _ANSWER_FIRST = re.compile(r"^(\(?[A-J]\)?|-?\d[\d,]*(?:\.\d+)?)\s*(?:—|–|--
 _LETTER_TOKEN = re.compile(r"\b[A-J]\b")
 _OPTION_WORDS = ("option", "choice", "pick", "choose", "select", "go with", "box", "grid", "panel", "figure",
                  "candidate", "diagram", "选")  # fmt: skip
-_LETTERS_ONLY = re.compile(r"\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)*")
+_LETTERS_ONLY = re.compile(rf"{_LETTER_LIST}*")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z])|(?<=[。！？])")
 # a later sentence of the last line that states a value: "... are (2, 4) and (0, 0)", "... it will be 5:00"
 _STATEMENT = re.compile(r"(?<=[.!?])\s+[A-Z][^.!?]*?\b(?:is|are|will\s+be|equals)\b([^.!?]*)[.!?]?\s*$")
@@ -142,12 +143,11 @@ _TRAILING_CLAUSE = re.compile(  # where or when the answer holds, or a remark wi
 )  # not "3.89, which to one decimal place is 3.8": that clause restates the answer
 _IS = re.compile(
     r"(?=[\s'’是为等得iI])"  # a cheap first-character test before the alternatives
-    r"(?:(?:^|\s)(?:is|are|equals|was|were)\s|['’]s\s(?<=\b[Tt]hat...)|['’]s\s(?<=\b[Ii]t...)|\s(?:≈|\\approx)\s"
-    r"|(?:(?<=\d)|(?<=[A-Za-z]{2}))\s=\s(?=[^=]*$)|(?<=[\u4e00-\u9fff])(?:是|为|等于|得(?![到出])))",
+    rf"(?:{_STATES}|(?:(?<=\d)|(?<=[A-Za-z]{{2}}))\s=\s(?=[^=]*$)|(?<=[\u4e00-\u9fff])(?:是|为|等于|得(?![到出])))",
     re.I,
 )  # "the area is 12", "周长是12厘米", "解得 1 ≤ x < 3"
 _LEADING_LETTERS = re.compile(
-    r"^(?i:both\s+|options?\s+|choices?\s+)?(\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)*)\s+"
+    rf"^(?i:both\s+|options?\s+|choices?\s+)?({_LETTER_LIST}*)\s+"
     r"(?:is|are|belongs?|fits?|follows?|matches|match|satisf\w*|contains?|completes?)\b"  # not "I would"
 )
 _LETTER_CORRECT = re.compile(  # "Based on the graph, (C) is correct", "so B is the best answer"
@@ -167,7 +167,7 @@ _DANGLING = re.compile(
 )
 _REMARK = re.compile(r"\s+\((?=[^()\\]*[a-z]{2,})[^()\\]*\)\s*$")  # "(in m/s²)", not "(2, +\\infty)"
 _LETTER_LAST = re.compile(  # "... Impressionism (F)", "The point is (2, -1). D", "hold: A, B, C and D",
-    r"(?:\(([A-J])\)|[.!?]\s+\(?([A-J])\)?|:\s*(\(?[A-J]\)?(?:\s*(?:,\s*and|,|and|&)\s*\(?[A-J]\)?)+)"
+    rf"(?:\(([A-J])\)|[.!?]\s+\(?([A-J])\)?|:\s*({_LETTER_LIST}+)"
     r"|(?<=[a-z]),\s+\(?([A-J])\)?)$"  # "Based on the analysis, C" (not the C of "A, B, C")
 )
 _YES_NO = re.compile(r"^(yes|no)\b(?:[,.;!]|\s*$)", re.I)
@@ -280,7 +280,7 @@ def _revised(tail: str, boxed: str | None) -> Extraction | None:
     after = _unmarked(tail[-TAIL:])
     if after.answer is None or boxed is None or after.answer == boxed:
         return None
-    if bool(re.search(r"\d", after.answer)) != bool(re.search(r"\d", boxed)) or _YES_NO.match(after.answer):
+    if bool(_DIGIT.search(after.answer)) != bool(_DIGIT.search(boxed)) or _YES_NO.match(after.answer):
         return None
     return after
 
@@ -376,9 +376,8 @@ def _unmarked(region: str) -> Extraction:
     if weak:
         sentence = _sentence(last, weak[-1].end())
         after = last[last.find(sentence, weak[-1].end()) + len(sentence) :]
-        stated = _STATEMENT.search(
-            after
-        )  # "so x = 0 or x = 2. The intersection points are (2, 4) and (0, 0)."
+        # "so x = 0 or x = 2. The intersection points are (2, 4) and (0, 0).": the later statement
+        stated = _STATEMENT.search(after)
         span = _distill(stated.group(0) if stated and _has_value(stated.group(1)) else sentence)
         if span:
             return Extraction(span, "conclusion")
@@ -389,9 +388,7 @@ def _unmarked(region: str) -> Extraction:
         return Extraction(last.rstrip("."), "last_line")
     first = _MARKDOWN.sub("", lines[0]).strip()
     if len(lines) > 1 and _BARE.fullmatch(first) and not _REVISION.search(region):
-        return Extraction(
-            first.rstrip(".:"), "last_line"
-        )  # "E.\n\n<why E>": the answer first, then the reasons
+        return Extraction(first.rstrip(".:"), "last_line")  # "E.\n\n<why E>": answer first, then reasons
     chain = _CHAIN_END.search(_MATH.sub(lambda m: m.group(1), last[-300:])) if "=" in last else None
     if chain and chain.start(1) == 0 and chain.group(1).count("=") > 1:  # "Cost = 62 m × $20/m = $1,240"
         return Extraction(chain.group(1).strip(), "last_line")
@@ -534,7 +531,7 @@ def _distill(span: str) -> str | None:
     if _RANGE.search(prose):
         return None  # "roughly 6 to 7 objects": a hedge, not an answer
     final_math = re.search(r"\$([^$]+)\$\W*$", span)
-    if final_math and ("\\in" in final_math.group(1) or _CJK.search(span[: final_math.start()])):
+    if final_math and ("\\in" in final_math.group(1) or CJK.search(span[: final_math.start()])):
         return final_math.group(1).strip()  # "... when $x \in (-1, 2)$", "因式分解得 $(x-1)(x+1)$"
     alternatives = _ALTERNATIVES.search(prose) if " or " in prose or "或" in prose else None
     if alternatives:  # "解得 x=8 或 x=-2": both, for the comparison to judge (a hedge for one gold)

@@ -77,6 +77,7 @@ NUMBER_WORDS = {
     )
 } | {"none": 0, "no": 0, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80}
 
+CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")  # Chinese and Japanese: words without spaces
 _UNICODE = str.maketrans({"−": "-", "–": "-", "掳": "°", "½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4",
                           "¾": "3/4", "⅕": "1/5", "⅙": "1/6", "⅛": "1/8", "∞": "\\infty ", "≤": "\\le ", "≥": "\\ge ", "∠": "\\angle ",
                           "×": "\\times ", "·": "\\cdot ", "π": "\\pi ", "∪": "\\cup ", "²": "^2", "³": "^3"})  # fmt: skip
