@@ -614,7 +614,8 @@ def test_images_are_decoded_when_a_row_is_read_not_up_front(tiny_model_dir, tmp_
 
 def test_dynamic_sampling_refills_on_two_processes(tiny_model_dir, tmp_path):
     """Two CPU processes (torchrun, gloo), each refilling its share of the rollout batch in lock-step:
-    every update on both processes holds full groups with a signal, and refill rounds really ran."""
+    every update on both processes holds full groups with a signal, and refill rounds really ran. Closing
+    the trainer stops the process group's threads on both (left running, they abort some exits)."""
     import os
     import socket
     import subprocess
@@ -637,6 +638,11 @@ def test_dynamic_sampling_refills_on_two_processes(tiny_model_dir, tmp_path):
         assert len(batches) == 3 and all(len(rows) == 4 and min(rows) > 0 for rows in batches), batches
     assert all(e["vgpo/refill_short"] == 0 for e in result["logs"]) and result["logs"]
     assert any(e["vgpo/refill_rounds"] > 1 for e in result["logs"]), result["logs"]
+    for rank in (
+        (0, 1) if sys.platform == "linux" else ()
+    ):  # closed while Python is whole: no gloo thread left
+        threads = json.loads((tmp_path / "out" / f"threads.{rank}.json").read_text())
+        assert threads and not [t for t in threads if "gloo" in t], threads
 
 
 def test_a_batch_mixing_image_and_text_only_prompts_trains(tiny_model_dir, dataset, tmp_path, monkeypatch):

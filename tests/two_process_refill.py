@@ -3,7 +3,8 @@ processes (gloo). Half the prompts always get reward 1 (their groups are filtere
 in rounds; every update must still hold full groups with a signal on both processes.
 
     python -m torch.distributed.run --nproc_per_node 2 tests/two_process_refill.py MODEL DATA OUT
-Process 0 writes OUT/result.json: the rows the loss saw on every process and the logged refill stats.
+Process 0 writes OUT/result.json: the rows the loss saw on every process and the logged refill stats;
+every process writes OUT/threads.RANK.json: its native threads' names once the trainer is closed.
 """
 
 from __future__ import annotations
@@ -45,8 +46,12 @@ def main() -> None:
     if trainer.accelerator.is_main_process:
         (out / "result.json").write_text(json.dumps({"seen": every, "logs": logs,
                                                      "processes": trainer.accelerator.num_processes}))  # fmt: skip
-    trainer.accelerator.wait_for_everyone()
-    trainer.accelerator.end_training()
+    rank = trainer.accelerator.process_index
+    trainer.close()
+    # the native threads still running: the process group's gloo threads must be gone before Python exits
+    if Path("/proc/self/task").is_dir():  # Linux
+        threads = [(task / "comm").read_text().strip() for task in Path("/proc/self/task").iterdir()]
+        (out / f"threads.{rank}.json").write_text(json.dumps(threads))
 
 
 if __name__ == "__main__":

@@ -146,10 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         from vgpo_train.demo import summary
 
         print(f"vgpo-train: {summary(trainer.state.log_history)}", file=sys.stderr)
-    # every process leaves together and closes its process group: without this a process that exits
-    # while its gloo/NCCL threads still run can abort, and a finished run would exit non-zero
-    trainer.accelerator.wait_for_everyone()
-    trainer.accelerator.end_training()
+    trainer.close()  # without it a finished multi-process run can abort at exit and exit non-zero
     return 0
 
 

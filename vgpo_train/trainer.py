@@ -108,6 +108,15 @@ class VGPOTrainer(GRPOTrainer):
         self._image_token_id = self.model.config.image_token_id
         self._draws = 0  # refill draws so far: seeds the next one, the same on every process
 
+    def close(self) -> None:
+        """End a run on every process: leave together, close the process group and let go of the wrapped
+        model. Its DDP reducer keeps the process group, and so its gloo/NCCL threads, alive; left to Python's
+        exit, they are torn down while the interpreter is half gone, and a finished run can abort (SIGABRT,
+        'terminate called without an active exception') and exit non-zero."""
+        self.accelerator.wait_for_everyone()
+        self.accelerator.end_training()
+        self.model_wrapped = self.model  # the DDP wrapper's last reference: its process group goes with it
+
     def _generate(self, prompts: list):
         """TRL's generation; in a batch mixing image and text-only prompts, TRL 1.16 hands the processor None
         for a text-only prompt's images, which it rejects: an empty list says the same and is accepted."""
