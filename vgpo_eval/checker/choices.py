@@ -22,13 +22,15 @@ _MULTI = re.compile(
     rf"^(?:both\s+|options?\s+|choices?\s+|answers?\s+)?{_LETTER}(?:\s*(?:,\s*and|,|;|&|/|and)\s*{_LETTER})+$",
     re.I,
 )
-_COMPACT = re.compile(r"^[A-J]{2,}$|^(?:\([A-J]\)){2,}$")  # "ACD", "(B)(D)"
+_COMPACT = re.compile(r"^[A-J]{2,}$|^(?:\([A-J]\)){2,}$|^[A-J](?: [A-J])+$")  # "ACD", "(B)(D)", "A C"
 _NAMED = re.compile(rf"^(?i:option|choice|answer)\s*:?\s*{_LETTER}$")
 _PUNCTUATED = re.compile(
     r"^(?:(?i:option|choice|answer)\s*:?\s*)?(?:[(（]\s*([A-J])\s*[)）]|([A-J])\s*[.:)\-。：、．])\s*(.+)$"
 )
 _STATED_WORD = re.compile(r"[\w'’-]+")
 _SPACED = re.compile(r"^([A-J])\s+(.+)$")
+_LOWER_LEAD = re.compile(r"^(?:[(（]\s*([a-j])\s*[)）]|([a-j])\))\s*(.+)$")  # "(c) 60", "c) 60"
+_TEXT_JOIN = re.compile(r"\s*(?:,\s*and\s+|,|\s+and\s+|\s*&\s*)\s*", re.I)
 _GLOSSED = re.compile(r"^\(?([A-J])\)?\s*[(（]\s*([^()（）]+?)\s*[)）]$")
 _TRAILING = re.compile(r"^(.+?)\s*\(\s*([A-J])\s*\)$")
 # words between a cue and the letter it gives: "the answer is actually C", "所以答案选A", "对应选项 B"
@@ -59,6 +61,8 @@ def pred_letters(pred: str, choices: tuple[str, ...] | None) -> frozenset[str] |
     exact = _options_written(s, choices) if choices else None
     if exact:  # an option's own text, even one that reads like letters ("Both A and C")
         return exact
+    if choices and (" and " in s or "," in s) and (texts := _texts_listed(s, choices)):
+        return texts  # "Cube and Cylinder": several options' texts, each whole
     letters = _letter_set(s, choices, allow_lower=True)
     if letters:
         return letters
@@ -71,6 +75,13 @@ def pred_letters(pred: str, choices: tuple[str, ...] | None) -> frozenset[str] |
     m = _SPACED.match(s)
     if m and choices and _valid(m.group(1), choices) and m.group(1) in _options_matching(m.group(2), choices):
         return frozenset(m.group(1))  # "A Trapezoid": a letter only when the text agrees
+    m = _LOWER_LEAD.match(s)
+    if (
+        m
+        and choices
+        and (letter := (m.group(1) or m.group(2)).upper()) in _options_matching(m.group(3), choices)
+    ):
+        return frozenset(letter)  # "(c) 60": a lower-case letter, only when its option's text follows
     m = _GLOSSED.match(s)
     if (
         m
@@ -92,12 +103,21 @@ def _letter_set(s: str, choices: tuple[str, ...] | None, allow_lower: bool) -> f
         return frozenset(letter) if _valid(letter, choices) else None
     multi = _MULTI.match(s)
     if _COMPACT.match(s):  # "ACD", "(B)(D)"
-        letters = frozenset(s.replace("(", "").replace(")", ""))
+        letters = frozenset(re.sub(r"[() ]", "", s))
     elif multi and (allow_lower or s.upper() == s or s.lower().startswith("both")):
         letters = frozenset(re.findall(r"\b[A-J]\b", re.sub(r"(?i)^both\s+|\band\b", " ", s).upper()))
     else:
         return None
     return letters if letters and all(_valid(x, choices) for x in letters) else None
+
+
+def _texts_listed(s: str, choices: tuple[str, ...]) -> frozenset[str] | None:
+    """The letters of two or more options whose whole texts are listed, joined by commas or "and"; else None."""
+    items = [item for item in _TEXT_JOIN.split(s) if item.strip()]
+    found = [_options_written(item.strip(), choices) for item in items]
+    if len(items) < 2 or not all(len(letters) == 1 for letters in found):
+        return None
+    return frozenset().union(*found)
 
 
 def _valid(letter: str, choices: tuple[str, ...] | None) -> bool:

@@ -104,7 +104,8 @@ def equal(gold: str, pred: str, precision: int | None = None) -> bool:
     g, p = parts(gold), parts(pred)
     if len(g.items) == 1 and len(p.items) == 1:
         return scalar_equal(g.items[0], p.items[0], precision)
-    if len(g.items) == 1 and _is_text(normalize(pred)):  # "Yes, it is" is one answer, not two
+    if len(g.items) == 1 and _is_text(normalize(pred)) and not all(quantity(x) for x in p.items):
+        # "Yes, it is" is one answer, not two; "8 and 9" is two numbers
         return scalar_equal(g.items[0], pred, precision)
     if len(g.items) != len(p.items):
         return False

@@ -53,6 +53,12 @@ _STRONG_CUE = re.compile(
 _JSON_ANSWER = re.compile(
     r'"(?:final[_ ]?)?answer"\s*:\s*(?:"((?:[^"\\]|\\.)*)"|(-?\d+(?:\.\d+)?)|\[([^\[\]]*)\])', re.I
 )
+_HOW_HEADER = re.compile(  # "how I got the answer:", "to find the answer:": what follows is the working
+    r"\b(?:how|to)\s+(?:(?:I|we|you)\s+)?(?:got|get|found|find|reached|reach|arrived\s+at|arrive\s+at|obtained|obtain"
+    r"|derived|derive|determined|determine|calculated|calculate|computed|compute|came\s+up\s+with|come\s+up\s+with)"
+    r"\s+(?:the|my|this|that|our|your|an?)\s+$",
+    re.I,
+)
 _CUE_KEYS = ("final", "answer", "option", "choice", "答", "选")  # one is in every match of _STRONG_CUE
 _WEAK_CUE = re.compile(
     r"\b(?:therefore|thus|hence|so)\b,?|∴|所以|因此", re.I
@@ -93,6 +99,14 @@ _EITHER = re.compile(  # "either 0.5 cm² (C) or 1.5 cm² (B)": a hedge; not "ob
 )
 _BETWEEN = re.compile(r"\bbetween\s+(-?\d[\d,.]*)\s+and\s+(-?\d[\d,.]*)(?:\s+[A-Za-z%°]+){0,2}\s*$", re.I)
 _HEDGE_GAP = re.compile(r"\bor\b", re.I)
+# "(B) or possibly (D)" as the answer; "The answer is B. However, it could also be C."
+_LETTER_OR = re.compile(
+    r"\(?[A-J]\)?\s*,?\s+or\s+(?:(?:possibly|maybe|perhaps|probably)\s+)?\(?[A-J]\)?(?![\w(])"
+)
+_LETTER_OR_END = re.compile(
+    r"(?<![\w(])\(?[A-J]\)?\s*,?\s+or\s+(?:(?:possibly|maybe|perhaps|probably)\s+)?\(?[A-J]\)?$"
+)
+_ALSO_BE = re.compile(r"\b(?i:could|might|may)\s+also\s+be\s+(?:(?i:option|choice)\s+)?\(?(?:[A-J]\b|-?\d)")
 _ASSIGNED = r"(?:[A-Za-z]\w*\s*=\s*)?-?\d[\d,]*(?:\.\d+)?"
 _ALTERNATIVES = re.compile(rf"(?<![\dA-Za-z.,]){_ASSIGNED}(?:\s*(?:\bor\b|或)\s*{_ASSIGNED})+\s*$")
 _REVISION = re.compile(
@@ -115,6 +129,7 @@ _CHECK_LINE = re.compile(r"^\(\s*(?:check|verification|verify)\b.*\)\W*$|^(?:che
 _PAREN_LETTERS = re.compile(r"(?:\([A-J]\)){2,}")
 _ANNOUNCED = re.compile(r"\b(?:is|are):\s+(.+)$")
 _LONE_LETTER = re.compile(r"\W*[A-J]\W*")
+_LOWER_LETTER = re.compile(r"[(\[]?[a-j][)\]]?\.?")
 _DIGIT = re.compile(r"\d")
 _QUALIFIED = re.compile(r"^(?:approximately|about|around|roughly|exactly|only|just|at)\s+", re.I)
 _CLAUSE_BREAK = re.compile(r";|,\s")
@@ -150,6 +165,8 @@ _LEADING_LETTERS = re.compile(
     rf"^(?i:both\s+|options?\s+|choices?\s+)?({_LETTER_LIST}*)\s+"
     r"(?:is|are|belongs?|fits?|follows?|matches|match|satisf\w*|contains?|completes?)\b"  # not "I would"
 )
+# several letters, then what they do: "Keys B and D fit the lock", "C and D light up" (one letter: _LETTER_WORDS)
+_LEADING_SET = re.compile(rf"^(?:[A-Z]?[a-z]+s\s+)?({_LETTER_LIST}+)\s+(?=[a-z])")
 _LETTER_CORRECT = re.compile(  # "Based on the graph, (C) is correct", "so B is the best answer"
     r"(?:^|[\s,:])\(?([A-J])\)?\s+(?:is|would\s+be|seems)\s+(?:the\s+)?"
     r"(?:correct|right|best|answer|most\s+(?:likely|appropriate|accurate|plausible))\b"
@@ -167,7 +184,7 @@ _DANGLING = re.compile(
 )
 _REMARK = re.compile(r"\s+\((?=[^()\\]*[a-z]{2,})[^()\\]*\)\s*$")  # "(in m/s²)", not "(2, +\\infty)"
 _LETTER_LAST = re.compile(  # "... Impressionism (F)", "The point is (2, -1). D", "hold: A, B, C and D",
-    rf"(?:\(([A-J])\)|[.!?]\s+\(?([A-J])\)?|:\s*({_LETTER_LIST}+)"
+    rf"(?:\(([A-J])\)|[.!?]\s+\(?([A-J])\)?|(?::|\bare)\s*({_LETTER_LIST}+)"  # "... are (A) and (D)"
     r"|(?<=[a-z]),\s+\(?([A-J])\)?)$"  # "Based on the analysis, C" (not the C of "A, B, C")
 )
 _YES_NO = re.compile(r"^(yes|no)\b(?:[,.;!]|\s*$)", re.I)
@@ -351,7 +368,10 @@ def _unmarked(region: str) -> Extraction:
     )  # "**Answer**: C"
     strong = _last_cue(plain)
     if strong:
-        span = _distill(_sentence(plain, strong.end()))
+        sentence = _sentence(plain, strong.end())
+        if _LETTER_OR.match(sentence) or ("also be" in plain and _ALSO_BE.search(plain, strong.end())):
+            return Extraction(None, "hedge")
+        span = _distill(sentence)
         if span:
             return Extraction(span, "cue")
     lines = [line.strip() for line in region.strip().splitlines() if line.strip()]
@@ -361,6 +381,8 @@ def _unmarked(region: str) -> Extraction:
         return Extraction(None, "none")
     last = lines[-1].lstrip("#").lstrip() if lines[-1].startswith("#") else lines[-1]  # "#### 10" (GSM8K)
     last = last.rstrip("✔✓✅☑ ").lstrip("→⇒ ") or last  # "y = 22 ✔", "→ 7.5"
+    if len(lines) == 1 and _LOWER_LETTER.fullmatch(last):
+        return Extraction(last.strip("()[]. ").upper(), "last_line")  # the whole response is "a" or "(b)"
     if _cut_off(last):  # cut off mid-sentence: only an explicit "answer is" counts
         return Extraction(None, "truncated")
     letter = _CLOSING_LETTER.search(last, max(0, len(last) - 40)) or (
@@ -370,6 +392,10 @@ def _unmarked(region: str) -> Extraction:
         return Extraction(letter.group(1), "last_line")
     bold = list(_BOLD.finditer(last))
     if bold:
+        if len(bold) > 1 and _bold_hedge(last, bold[-2], bold[-1]):
+            return Extraction(
+                None, "hedge"
+            )  # "**4** or **5**, depending on ...", as two boxes joined by "or"
         letters = _bold_letters(last, bold)
         return Extraction(letters or _distill(bold[-1].group(1)), "last_line")
     weak = list(_WEAK_CUE.finditer(last))
@@ -405,6 +431,14 @@ def _unmarked(region: str) -> Extraction:
     return Extraction(None, "none")
 
 
+def _bold_hedge(line: str, first: re.Match, second: re.Match) -> bool:
+    """Two different bold answers joined by "or" ("**4** or **5**", "**B**, or possibly **D**")."""
+    gap = line[first.end() : second.start()]
+    return (
+        len(gap) <= 40 and bool(_HEDGE_GAP.search(gap)) and first.group(1).strip() != second.group(1).strip()
+    )
+
+
 def _bold_letters(line: str, bold: list[re.Match]) -> str | None:
     """Option letters in bold joined by "and" or commas ("**B** and **D**" -> "B, D"), or None."""
     if len(bold) < 2 or not all(re.fullmatch(r"\(?[A-J]\)?", m.group(1).strip()) for m in bold):
@@ -437,8 +471,9 @@ def _last_cue(plain: str) -> re.Match | None:
         if at == -1:
             return None
         found = None
-        for found in _STRONG_CUE.finditer(plain, max(0, at - 40), at + 120):  # noqa: B007 (the last one)
-            pass
+        for cue in _STRONG_CUE.finditer(plain, max(0, at - 40), at + 120):
+            if not _HOW_HEADER.search(plain, max(0, cue.start() - 60), cue.start()):
+                found = cue  # the last one, unless it heads an explanation ("Here's how I got the answer:")
         if found is not None:
             return found
         end = at + len(key) - 1  # the next key must start before this one
@@ -476,6 +511,8 @@ def _distill(span: str) -> str | None:
     option = _OPTION.search(span) if any(word in lowered for word in _OPTION_WORDS) else None
     if option:  # "... which is a lower mordent (option F)"
         return ", ".join(re.findall(r"[A-J]", option.group(1)))
+    if " or " in span and _LETTER_OR_END.search(span):
+        return None  # "... is (B) or (C)": a hedge, not its last letter
     last = _LETTER_LAST.search(span)
     if last:  # an option letter (or several) closing the sentence
         return next(group for group in last.groups() if group)
@@ -486,8 +523,8 @@ def _distill(span: str) -> str | None:
     correct = _LETTER_CORRECT.search(span)
     if correct:
         return correct.group(1)
-    leading = _LEADING_LETTERS.match(span)
-    if leading:  # "B and D belong to the green category", "Both A and B contain ..."
+    leading = _LEADING_LETTERS.match(span) or _LEADING_SET.match(span)
+    if leading:  # "B and D belong to the green category", "Both A and B contain ...", "Keys B and D fit"
         return leading.group(1)
     lettered = _LETTER_CJK.match(span)
     if lettered:  # "D。拿破仑于1815年战败": the letter, then its explanation
