@@ -616,6 +616,15 @@ PHRASING = [
     ("Reading the figure:\n(A) 12\n(B) 15\n(C) 18\n(D) 2", "D", NUMS, False),  # cut off copying the options
     ("Reading the figure:\n(C) 18\n(D) 24", "D", NUMS, False),
     ("(C) 18 is too small\n(D) 24 is right", "D", NUMS, True),  # not the options copied out
+    # mixed numbers
+    ("The rope is 3½ m long.", "3.5", None, True),
+    ("The rope is 3½ m long.", "31/2", None, False),  # not 31 halves
+    ("The rope is 3 ½ m long.", "7/2", None, True),
+    ("The answer is ½.", "0.5", None, True),
+    ("The recipe needs 2 and a half cups.", "2.5", None, True),
+    ("The recipe needs 2 and a half cups.", "2", None, False),
+    ("It lasts 1 and three quarters hours.", "1.75", None, True),
+    ("It lasts 1 and three quarters hours.", "1", None, False),
     ("(C) is too small\n(D) 24", "D", NUMS, True),
     ("Reading it again:\n(C) 18\n(D) is the one", "D", NUMS, True),
 ]

@@ -31,7 +31,13 @@ FULL_WIDTH = {0xFF10 + i: ord("0") + i for i in range(10)} | {
     base + i: ord(first) + i for base, first in ((0xFF21, "A"), (0xFF41, "a")) for i in range(26)
 }
 VULGAR = {"½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4", "⅕": "1/5", "⅙": "1/6", "⅛": "1/8"}
-_VULGAR = re.compile("[" + "".join(VULGAR) + "]")  # "½ cm²" is "1/2 cm²"
+_VULGAR = re.compile(r"(?:(?<![\d.,])(\d+)\s?)?[" + "".join(VULGAR) + "]")  # "½ cm²" is "1/2 cm²", "2½" 5/2
+# a whole number and a fraction in words: "5 and a half" is 11/2, "2 and three quarters" 11/4
+_MIXED_WORDS = re.compile(
+    r"(?<![\d.,])(\d+)\s+and\s+(a|one|two|three)[\s-]+(halves|half|thirds?|quarters?|fourths?)\b", re.I
+)
+_FRACTION_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3, "half": 2, "halves": 2, "third": 3, "thirds": 3,
+                   "quarter": 4, "quarters": 4, "fourth": 4, "fourths": 4}  # fmt: skip
 _FULL_WIDTH = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
 _ESCAPED_TWICE = re.compile(r"\\\\(?:boxed|frac|dfrac|sqrt|text|cdot|times|pi|circ|left|right)\b")
 _NEW_QUESTION = re.compile(r"(?:^|\n)\s*(?:Question|Problem|Q)\s*\d*\s*[:.]", re.I)
@@ -221,7 +227,9 @@ def clean(text: str) -> str:
     if _FULL_WIDTH.search(text):
         text = text.translate(FULL_WIDTH)
     if _VULGAR.search(text):
-        text = _VULGAR.sub(lambda m: VULGAR[m.group(0)], text)
+        text = _VULGAR.sub(_vulgar, text)
+    if " and " in text and _MIXED_WORDS.search(text):
+        text = _MIXED_WORDS.sub(_mixed_words, text)
     if "\\\\" in text and _ESCAPED_TWICE.search(text):
         text = re.sub(r"\\\\(?=[A-Za-z{}$%])", r"\\", text)
     for token in STOP_TOKENS:
@@ -229,6 +237,20 @@ def clean(text: str) -> str:
         if cut != -1:
             text = text[:cut]
     return text
+
+
+def _vulgar(m: re.Match) -> str:
+    """A vulgar fraction as a/b, and with a whole number before it as one improper fraction."""
+    fraction = VULGAR[m.group(0)[-1]]
+    if m.group(1) is None:
+        return fraction
+    top, bottom = map(int, fraction.split("/"))
+    return f"{int(m.group(1)) * bottom + top}/{bottom}"
+
+
+def _mixed_words(m: re.Match) -> str:
+    top, bottom = _FRACTION_WORDS[m.group(2).lower()], _FRACTION_WORDS[m.group(3).lower()]
+    return f"{int(m.group(1)) * bottom + top}/{bottom}"
 
 
 def final_answer(text: str) -> Extraction:
