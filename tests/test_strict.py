@@ -616,6 +616,27 @@ PHRASING = [
     ("Reading the figure:\n(A) 12\n(B) 15\n(C) 18\n(D) 2", "D", NUMS, False),  # cut off copying the options
     ("Reading the figure:\n(C) 18\n(D) 24", "D", NUMS, False),
     ("(C) 18 is too small\n(D) 24 is right", "D", NUMS, True),  # not the options copied out
+    # from a thirteenth set, kept unseen until the rules above were written (labelled_13.jsonl: 98.3% first sight)
+    ("So the suspects who lied are Emma (A) and Finn (C).", "A, C", ["Emma", "Liam", "Finn", "Zoe"], True),
+    ("So the suspects who lied are Emma (A) and Finn (C).", "C", ["Emma", "Liam", "Finn", "Zoe"], False),
+    (
+        "The suspects who lied are Emma (A), Liam (B) and Finn (C).",
+        "A, C",
+        ["Emma", "Liam", "Finn", "Zoe"],
+        False,
+    ),
+    ("It is 12 (B), not 15 (C).", "C", NUMS, False),
+    ("The chance is 0.5, or 50%.", "0.5", None, True),  # the same value said twice is no hedge
+    ("The chance is 0.5, or 60%.", "0.5", None, False),
+    ("From the ratio, so x = 4. Then again the other side disagrees; it is either 4 or 6.", "4", None, False),
+    (
+        "Reading the scale, the mass is 15 g (option B). Note that a heavier pan would read 18 g.",
+        "B",
+        NUMS,
+        True,
+    ),
+    ("The mass is 15 g.\nNote: with the heavier pan it would read 18 g.", "15", None, True),
+    ("The mass is 15 g.\nNote: with the heavier pan it would read 18 g.", "18", None, False),
     # mixed numbers
     ("The rope is 3½ m long.", "3.5", None, True),
     ("The rope is 3½ m long.", "31/2", None, False),  # not 31 halves

@@ -131,7 +131,10 @@ _STATES = (
     r"(?:^|\s)(?:is|are|equals|was|were)\s|['’]s\s(?<=\b[Tt]hat...)|['’]s\s(?<=\b[Ii]t...)|\s(?:≈|\\approx)\s"
 )
 _IS_WORD = re.compile(rf"{_STATES}|(?<=[\u4e00-\u9fff])(?:是|为|等于)", re.I)
-_CHECK_LINE = re.compile(r"^\(\s*(?:check|verification|verify)\b.*\)\W*$|^(?:check|verification)\s*:", re.I)
+_CHECK_LINE = re.compile(  # a check of the answer or a remark after it, not the answer
+    r"^\(\s*(?:check|verification|verify|note)\b.*\)\W*$|^(?:check|verification|note|n\.?b\.?)\s*:|^note\s+that\b",
+    re.I,
+)
 _PAREN_LETTERS = re.compile(r"(?:\([A-J]\)){2,}")
 _ANNOUNCED = re.compile(r"\b(?:is|are):\s+(.+)$")
 _LONE_LETTER = re.compile(r"\W*[A-J]\W*")
@@ -193,6 +196,9 @@ _LETTER_LAST = re.compile(  # "... Impressionism (F)", "The point is (2, -1). D"
     rf"(?:\(([A-J])\)|[.!?]\s+\(?([A-J])\)?|(?::|\bare)\s*({_LETTER_LIST}+)"  # "... are (A) and (D)"
     r"|(?<=[a-z]),\s+\(?([A-J])\)?)$"  # "Based on the analysis, C" (not the C of "A, B, C")
 )
+_GLOSSED_SET = re.compile(r"\([A-J]\)(?:\s*(?:,\s*and|,|and)\s+[^().,;]{1,40}?\s*\([A-J]\))+$")
+_NOTE = re.compile(r"(?<=[.!?])\s+(?:Note(?:\s+that\b|:)|N\.?B\.?:|Remember(?:\s+that\b|:))[^\n]*$")
+_GLOSSED_NOT = re.compile(r"\(([A-J])\),?\s+(?:not|rather\s+than|instead\s+of)\s+[^()]{0,40}\([A-J]\)$")
 _YES_NO = re.compile(r"^(yes|no)\b(?:[,.;!]|\s*$)", re.I)
 _RANGE = re.compile(r"\b(\d+(?:\.\d+)?)\s*(?:to|or|-|–)\s*(\d+(?:\.\d+)?)\b")
 _LABELLED = re.compile(  # "Total: 12", "Bearing of R from P: S23.5°W", "Equation of line l: 2x − y − 1 = 0"
@@ -398,11 +404,13 @@ def _unmarked(region: str) -> Extraction:
             return Extraction(span, "cue")
     lines = [line.strip() for line in region.strip().splitlines() if line.strip()]
     while len(lines) > 1 and _CHECK_LINE.match(lines[-1]):
-        lines.pop()  # "(Check: 2(36) + 3(36) = 180.)": a check of the answer, not the answer
+        lines.pop()  # "(Check: 2(36) + 3(36) = 180.)", "Note: not to scale.": not the answer
     if not lines:
         return Extraction(None, "none")
     last = lines[-1].lstrip("#").lstrip() if lines[-1].startswith("#") else lines[-1]  # "#### 10" (GSM8K)
     last = last.rstrip("✔✓✅☑ ").lstrip("→⇒ ") or last  # "y = 22 ✔", "→ 7.5"
+    if "ote" in last or "emember" in last:
+        last = _NOTE.sub("", last)  # "... $2,486 (option C). Note that at 12% it would be lower.": a remark
     if len(lines) == 1 and _LOWER_LETTER.fullmatch(last):
         return Extraction(last.strip("()[]. ").upper(), "last_line")  # the whole response is "a" or "(b)"
     if _cut_off(last):  # cut off mid-sentence: only an explicit "answer is" counts
@@ -424,6 +432,10 @@ def _unmarked(region: str) -> Extraction:
     if weak:
         sentence = _sentence(last, weak[-1].end())
         after = last[last.find(sentence, weak[-1].end()) + len(sentence) :]
+        if "either" in after.lower() and _EITHER.search(after):
+            return Extraction(
+                None, "hedge"
+            )  # "so x = 5. But ... it's either 5 or 6.": taken back into a hedge
         # "so x = 0 or x = 2. The intersection points are (2, 4) and (0, 0).": the later statement
         stated = _STATEMENT.search(after)
         span = _distill(stated.group(0) if stated and _has_value(stated.group(1)) else sentence)
@@ -535,6 +547,12 @@ def _distill(span: str) -> str | None:
         return ", ".join(re.findall(r"[A-J]", option.group(1)))
     if " or " in span and _LETTER_OR_END.search(span):
         return None  # "... is (B) or (C)": a hedge, not its last letter
+    glossed = _GLOSSED_SET.search(span) if span.endswith(")") and " and " in span else None
+    if glossed:  # "... are Bob (B) and Carol (C)": each option named, then its letter
+        return ", ".join(re.findall(r"\(([A-J])\)", glossed.group(0)))
+    rejected = _GLOSSED_NOT.search(span) if span.endswith(")") else None
+    if rejected:  # "It is 12 (B), not 15 (C)": the letter before the one turned down
+        return rejected.group(1)
     last = _LETTER_LAST.search(span)
     if last:  # an option letter (or several) closing the sentence
         return next(group for group in last.groups() if group)

@@ -117,7 +117,12 @@ def _strict(found: Extraction, sample: Sample) -> Verdict:
     if found.last_part is not None and answer_count(sample.answer) == 1:
         found = Extraction(found.last_part, found.how)  # named parts, one asked for: the last one stated
     if _OR.search(found.answer) and answer_count(sample.answer) == 1:
-        return Verdict(False, found.answer, f"hedge:{found.how}")
+        said = [part.strip(" ,;") for part in _OR.split(found.answer)]
+        if not all(part and equal(sample.answer, part, sample.precision) for part in said):
+            return Verdict(False, found.answer, f"hedge:{found.how}")
+        return Verdict(
+            True, found.answer, f"{parse(sample.answer).kind}:{found.how}"
+        )  # "0.25, or 25%": once, twice
     correct = equal(sample.answer, found.answer, sample.precision)
     return Verdict(correct, found.answer, f"{parse(sample.answer).kind}:{found.how}")
 
