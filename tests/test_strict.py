@@ -637,6 +637,20 @@ PHRASING = [
     ),
     ("The mass is 15 g.\nNote: with the heavier pan it would read 18 g.", "15", None, True),
     ("The mass is 15 g.\nNote: with the heavier pan it would read 18 g.", "18", None, False),
+    # from a fourteenth set, kept unseen until every rule above was written (labelled_14.jsonl: 97.3% first sight)
+    ("3 metres. Its shadow is twice as long, 6 m.", "3", None, True),  # a value first, then why
+    ("3 metres. Its shadow is twice as long, 6 m.", "6", None, False),
+    ("1. Read the scale. The needle is at the fourth tick of 2, 8.", "1", None, False),  # a numbered step
+    ("The slope is 3 and the intercept is 2.\n\n**Line:** $y = 3x + 2$", "3x - y + 2 = 0", None, True),
+    ("**Total**: 12 apples", "12", None, True),
+    ("**Answer: C** (though B could also be argued for a rough sketch).", "C", NUMS, False),
+    ("The valid claims are (A), (B), and (D).", "A, B, D", NUMS, True),
+    ("The valid claims are (A), (B), and (D).", "B, D", NUMS, False),
+    ("故选 B、D", "B", NUMS, False),  # two options, one asked for
+    ("故选 B、D", "B, D", NUMS, True),
+    ("So I count roughly **7–8 birds** on the wire.", "7", None, False),  # a range in bold
+    ("7 — four on the wire and three in flight", "7", None, True),
+    ("There seem to be at least 7 birds, some hidden by leaves.", "7", None, False),  # a bound
     # mixed numbers
     ("The rope is 3½ m long.", "3.5", None, True),
     ("The rope is 3½ m long.", "31/2", None, False),  # not 31 halves

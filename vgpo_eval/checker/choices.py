@@ -19,7 +19,7 @@ LETTERS = "ABCDEFGHIJ"
 _LETTER = r"\(?\s*([A-J])\s*\)?"
 _SINGLE = re.compile(r"^[(\[]?\s*([A-Ja-j])\s*[)\]]?[.:]?$")  # "C", "(C)", "[C]", "c."
 _MULTI = re.compile(
-    rf"^(?:both\s+|options?\s+|choices?\s+|answers?\s+)?{_LETTER}(?:\s*(?:,\s*and|,|;|&|/|and)\s*{_LETTER})+$",
+    rf"^(?:both\s+|options?\s+|choices?\s+|answers?\s+)?{_LETTER}(?:\s*(?:,\s*and|,|;|&|/|and|、|，|和|与)\s*{_LETTER})+$",
     re.I,
 )
 _COMPACT = re.compile(r"^[A-J]{2,}$|^(?:\([A-J]\)){2,}$|^[A-J](?: [A-J])+$")  # "ACD", "(B)(D)", "A C"

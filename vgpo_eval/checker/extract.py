@@ -31,6 +31,7 @@ FULL_WIDTH = {0xFF10 + i: ord("0") + i for i in range(10)} | {
     base + i: ord(first) + i for base, first in ((0xFF21, "A"), (0xFF41, "a")) for i in range(26)
 }
 VULGAR = {"½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4", "⅕": "1/5", "⅙": "1/6", "⅛": "1/8"}
+_VULGAR_CHAR = re.compile("[" + "".join(VULGAR) + "]")
 _VULGAR = re.compile(r"(?:(?<![\d.,])(\d+)\s?)?[" + "".join(VULGAR) + "]")  # "½ cm²" is "1/2 cm²", "2½" 5/2
 # a whole number and a fraction in words: "5 and a half" is 11/2, "2 and three quarters" 11/4
 _MIXED_WORDS = re.compile(
@@ -98,6 +99,7 @@ _LOWER_WORD = re.compile(r"[a-z]+")
 _THRESHOLD = re.compile(  # a bound the question set, not the answer: "three bars with values above 40"
     r"\b(?:above|below|over|under|than|exceed(?:s|ing)?|at\s+least|at\s+most)\s+\$?-?\d[\d,.]*", re.I
 )
+_AT_BOUND = re.compile(r"\bat\s+(?:least|most)\s+\$?-?\d", re.I)
 _EITHER = re.compile(  # "either 0.5 cm² (C) or 1.5 cm² (B)": a hedge; not "objects either blue or metal"
     r"\beither\s+[^.!?\d]{0,20}(?:-?\d|(?<![A-Za-z])(?-i:\(?[A-J])\b)(?:[^.!?]|\.\d)*?"
     r"\bor\s+[^.!?\d]{0,20}(?:-?\d|(?<![A-Za-z])(?-i:\(?[A-J])\b)",
@@ -112,7 +114,10 @@ _LETTER_OR = re.compile(
 _LETTER_OR_END = re.compile(
     r"(?<![\w(])\(?[A-J]\)?\s*,?\s+or\s+(?:(?:possibly|maybe|perhaps|probably)\s+)?\(?[A-J]\)?$"
 )
-_ALSO_BE = re.compile(r"\b(?i:could|might|may)\s+also\s+be\s+(?:(?i:option|choice)\s+)?\(?(?:[A-J]\b|-?\d)")
+_ALSO_BE = re.compile(
+    r"\b(?i:could|might|may)\s+also\s+be\s+(?:(?i:option|choice)\s+)?\(?(?:[A-J]\b|-?\d)"
+    r"|(?<![\w(])\(?[A-J]\)?\s+(?i:could|might|may)\s+also\s+be\s+(?i:correct|right|valid|justified|argued|defended)"
+)  # "it could also be C", "(though D could also be justified)"
 _ASSIGNED = r"(?:[A-Za-z]\w*\s*=\s*)?-?\d[\d,]*(?:\.\d+)?"
 _ALTERNATIVES = re.compile(rf"(?<![\dA-Za-z.,]){_ASSIGNED}(?:\s*(?:\bor\b|或)\s*{_ASSIGNED})+\s*$")
 _REVISION = re.compile(
@@ -147,7 +152,12 @@ _COMMAND = re.compile(r"\\[A-Za-z]+")
 _BECAUSE = re.compile(r"\b(?:because|since|as)\b")
 _BRACKETED = re.compile(r"[\[({][^A-Za-z\[\](){}]*[\])}]\.?")  # a list, tuple, set or interval of values
 _BARE = re.compile(r"\(?[A-J]\)?[.:]?|-?\d[\d,]*(?:\.\d+)?\.?")  # a line that is only a letter or a number
-_ANSWER_FIRST = re.compile(r"^(\(?[A-J]\)?|-?\d[\d,]*(?:\.\d+)?)\s*(?:—|–|--|\s-)\s*\S")
+_UNIT_FIRST = re.compile(
+    r"(-?\d[\d,]*(?:\.\d+)?\s*(?:%|°|[a-z]+(?:\s[a-z]+)?))\.\s+[A-Z]"
+)  # a value, unit, more
+_ANSWER_FIRST = re.compile(  # not the range "14–15"
+    r"^(\(?[A-J]\)?(?=\s*(?:—|–|--|\s-)\s*\S)|-?\d[\d,]*(?:\.\d+)?(?=\s*(?:—|–|--|\s-)\s*[^\s\d]))"
+)
 _LETTER_TOKEN = re.compile(r"\b[A-J]\b")
 _OPTION_WORDS = ("option", "choice", "pick", "choose", "select", "go with", "box", "grid", "panel", "figure",
                  "candidate", "diagram", "选")  # fmt: skip
@@ -180,7 +190,7 @@ _LETTER_CORRECT = re.compile(  # "Based on the graph, (C) is correct", "so B is 
     r"(?:^|[\s,:])\(?([A-J])\)?\s+(?:is|would\s+be|seems)\s+(?:the\s+)?"
     r"(?:correct|right|best|answer|most\s+(?:likely|appropriate|accurate|plausible))\b"
 )
-_LETTER_CJK = re.compile(r"^[(（]?([A-J])[)）]?\s*[。：、．]")
+_LETTER_CJK = re.compile(r"^[(（]?([A-J])[)）]?\s*(?:[。：．]|、(?!\s*[(（]?[A-J]\b))")  # not "A、C"
 _LETTER_BECAUSE = re.compile(r"^\(?([A-J])\)?\s*,?\s+(?:because|since|as|given|for)\b")
 _LETTER_LEAD = re.compile(r"^(?:\(([A-J])\)|([A-J])[).:])\s+\S")  # "C) Annie is the youngest sister"
 _LETTER_WORDS = re.compile(  # a letter, then words ("B the larger one"); not "A"/"I" (article, pronoun)
@@ -196,7 +206,7 @@ _LETTER_LAST = re.compile(  # "... Impressionism (F)", "The point is (2, -1). D"
     rf"(?:\(([A-J])\)|[.!?]\s+\(?([A-J])\)?|(?::|\bare)\s*({_LETTER_LIST}+)"  # "... are (A) and (D)"
     r"|(?<=[a-z]),\s+\(?([A-J])\)?)$"  # "Based on the analysis, C" (not the C of "A, B, C")
 )
-_GLOSSED_SET = re.compile(r"\([A-J]\)(?:\s*(?:,\s*and|,|and)\s+[^().,;]{1,40}?\s*\([A-J]\))+$")
+_GLOSSED_SET = re.compile(r"\([A-J]\)(?:\s*(?:,\s*and|,|and)\s+(?!and\s)[^().,;]{1,40}?\s*\([A-J]\))+$")
 _NOTE = re.compile(r"(?<=[.!?])\s+(?:Note(?:\s+that\b|:)|N\.?B\.?:|Remember(?:\s+that\b|:))[^\n]*$")
 _GLOSSED_NOT = re.compile(r"\(([A-J])\),?\s+(?:not|rather\s+than|instead\s+of)\s+[^()]{0,40}\([A-J]\)$")
 _YES_NO = re.compile(r"^(yes|no)\b(?:[,.;!]|\s*$)", re.I)
@@ -232,9 +242,9 @@ def clean(text: str) -> str:
         text = text.translate(INVISIBLE)
     if _FULL_WIDTH.search(text):
         text = text.translate(FULL_WIDTH)
-    if _VULGAR.search(text):
+    if _VULGAR_CHAR.search(text):
         text = _VULGAR.sub(_vulgar, text)
-    if " and " in text and _MIXED_WORDS.search(text):
+    if " and " in text and ("alf" in text or "hird" in text or "uarter" in text or "ourth" in text):
         text = _MIXED_WORDS.sub(_mixed_words, text)
     if "\\\\" in text and _ESCAPED_TWICE.search(text):
         text = re.sub(r"\\\\(?=[A-Za-z{}$%])", r"\\", text)
@@ -420,7 +430,7 @@ def _unmarked(region: str) -> Extraction:
     )
     if letter:
         return Extraction(letter.group(1), "last_line")
-    bold = list(_BOLD.finditer(last))
+    bold = [m for m in _BOLD.finditer(last) if not _label(last, m)]  # not "**Equation:** y = 2x + 1"
     if bold:
         if len(bold) > 1 and _bold_hedge(last, bold[-2], bold[-1]):
             return Extraction(
@@ -449,6 +459,9 @@ def _unmarked(region: str) -> Extraction:
     first = _MARKDOWN.sub("", lines[0]).strip()
     if len(lines) > 1 and _BARE.fullmatch(first) and not _REVISION.search(region):
         return Extraction(first.rstrip(".:"), "last_line")  # "E.\n\n<why E>": answer first, then reasons
+    opening = _UNIT_FIRST.match(first)
+    if opening and not _REVISION.search(region):  # "4 years. The man looks about 34, the woman 30."
+        return Extraction(opening.group(1), "last_line")
     chain = _CHAIN_END.search(_MATH.sub(lambda m: m.group(1), last[-300:])) if "=" in last else None
     if chain and chain.start(1) == 0 and chain.group(1).count("=") > 1:  # "Cost = 62 m × $20/m = $1,240"
         return Extraction(chain.group(1).strip(), "last_line")
@@ -463,6 +476,14 @@ def _unmarked(region: str) -> Extraction:
     if chain:  # a line ending on a computation: "Since ∠A = 60°, ∠B = 90° − 60° = 30°."
         return Extraction(chain.group(1).strip(), "last_line")
     return Extraction(None, "none")
+
+
+def _label(line: str, bold: re.Match) -> bool:
+    """Whether a bold span is a label ("**Equation:**", "**Total**:") with the value after it."""
+    after = line[bold.end() :].lstrip()
+    if bold.group(1).rstrip().endswith((":", "：")):
+        return bool(after)
+    return after[:1] in (":", "：") and bool(after[1:].strip())
 
 
 def _bold_hedge(line: str, first: re.Match, second: re.Match) -> bool:
@@ -602,6 +623,8 @@ def _distill(span: str) -> str | None:
         span = span[len(span) - len(tail) :]
     if _MATH.search(span) and len(_MATH.sub("", span).strip(" .,;:")) <= 12:
         span = _MATH.sub(lambda m: m.group(1), span)  # "$1$ and $-2$" -> "1 and -2"
+    if "at " in span and _AT_BOUND.search(span) and not _VALUE.findall(_THRESHOLD.sub(" ", span)):
+        return None  # "at least 8 pencils": a bound, not a count
     span = _QUALIFIED.sub("", span.strip())
     span = span.strip().rstrip(".;:,!").strip()
     prose = _MATH.sub(" ", span)  # the sentence without its formulas
