@@ -152,9 +152,8 @@ _COMMAND = re.compile(r"\\[A-Za-z]+")
 _BECAUSE = re.compile(r"\b(?:because|since|as)\b")
 _BRACKETED = re.compile(r"[\[({][^A-Za-z\[\](){}]*[\])}]\.?")  # a list, tuple, set or interval of values
 _BARE = re.compile(r"\(?[A-J]\)?[.:]?|-?\d[\d,]*(?:\.\d+)?\.?")  # a line that is only a letter or a number
-_UNIT_FIRST = re.compile(
-    r"(-?\d[\d,]*(?:\.\d+)?\s*(?:%|°|[a-z]+(?:\s[a-z]+)?))\.\s+[A-Z]"
-)  # a value, unit, more
+# a value and its unit, then more sentences: "4 years. The man looks about 34."
+_UNIT_FIRST = re.compile(r"(-?\d[\d,]*(?:\.\d+)?\s*(?:%|°|[a-z]+(?:\s[a-z]+)?))\.\s+[A-Z]")
 _ANSWER_FIRST = re.compile(  # not the range "14–15"
     r"^(\(?[A-J]\)?(?=\s*(?:—|–|--|\s-)\s*\S)|-?\d[\d,]*(?:\.\d+)?(?=\s*(?:—|–|--|\s-)\s*[^\s\d]))"
 )
@@ -432,20 +431,16 @@ def _unmarked(region: str) -> Extraction:
         return Extraction(letter.group(1), "last_line")
     bold = [m for m in _BOLD.finditer(last) if not _label(last, m)]  # not "**Equation:** y = 2x + 1"
     if bold:
-        if len(bold) > 1 and _bold_hedge(last, bold[-2], bold[-1]):
-            return Extraction(
-                None, "hedge"
-            )  # "**4** or **5**, depending on ...", as two boxes joined by "or"
+        if len(bold) > 1 and _bold_hedge(last, bold[-2], bold[-1]):  # "**4** or **5**, depending on ..."
+            return Extraction(None, "hedge")
         letters = _bold_letters(last, bold)
         return Extraction(letters or _distill(bold[-1].group(1)), "last_line")
     weak = list(_WEAK_CUE.finditer(last))
     if weak:
         sentence = _sentence(last, weak[-1].end())
         after = last[last.find(sentence, weak[-1].end()) + len(sentence) :]
-        if "either" in after.lower() and _EITHER.search(after):
-            return Extraction(
-                None, "hedge"
-            )  # "so x = 5. But ... it's either 5 or 6.": taken back into a hedge
+        if "either" in after.lower() and _EITHER.search(after):  # "so x = 5. ... it's either 5 or 6."
+            return Extraction(None, "hedge")
         # "so x = 0 or x = 2. The intersection points are (2, 4) and (0, 0).": the later statement
         stated = _STATEMENT.search(after)
         span = _distill(stated.group(0) if stated and _has_value(stated.group(1)) else sentence)
