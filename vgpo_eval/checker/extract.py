@@ -107,13 +107,10 @@ _EITHER = re.compile(  # "either 0.5 cm² (C) or 1.5 cm² (B)": a hedge; not "ob
 )
 _BETWEEN = re.compile(r"\bbetween\s+(-?\d[\d,.]*)\s+and\s+(-?\d[\d,.]*)(?:\s+[A-Za-z%°]+){0,2}\s*$", re.I)
 _HEDGE_GAP = re.compile(r"\bor\b", re.I)
-# "(B) or possibly (D)" as the answer; "The answer is B. However, it could also be C."
-_LETTER_OR = re.compile(
-    r"\(?[A-J]\)?\s*,?\s+or\s+(?:(?:possibly|maybe|perhaps|probably)\s+)?\(?[A-J]\)?(?![\w(])"
-)
-_LETTER_OR_END = re.compile(
-    r"(?<![\w(])\(?[A-J]\)?\s*,?\s+or\s+(?:(?:possibly|maybe|perhaps|probably)\s+)?\(?[A-J]\)?$"
-)
+# two letters joined by "or": "(B) or possibly (D)" as the answer, or closing a sentence ("... is B or C")
+_OR_LETTERS = r"\(?[A-J]\)?\s*,?\s+or\s+(?:(?:possibly|maybe|perhaps|probably)\s+)?\(?[A-J]\)?"
+_LETTER_OR = re.compile(_OR_LETTERS + r"(?![\w(])")
+_LETTER_OR_END = re.compile(r"(?<![\w(])" + _OR_LETTERS + "$")
 _ALSO_BE = re.compile(
     r"\b(?i:could|might|may)\s+also\s+be\s+(?:(?i:option|choice)\s+)?\(?(?:[A-J]\b|-?\d)"
     r"|(?<![\w(])\(?[A-J]\)?\s+(?i:could|might|may)\s+also\s+be\s+(?i:correct|right|valid|justified|argued|defended)"
@@ -360,7 +357,7 @@ def last_box(text: str) -> Box | None:
             continue  # unbalanced, or the last box is nested inside this one
         gap = text[end + 1 : _opener_start(text, openers[-1])]
         earlier = text[begin:end].strip()
-        if len(gap) <= 40 and _HEDGE_GAP.search(gap) and earlier != content:
+        if _hedge(gap, earlier, content):
             return Box(None, last + 1, "hedge")
         if _JOIN_GAP.match(gap) and earlier != content:
             content = f"{earlier}, {content}"
@@ -431,8 +428,11 @@ def _unmarked(region: str) -> Extraction:
         return Extraction(letter.group(1), "last_line")
     bold = [m for m in _BOLD.finditer(last) if not _label(last, m)]  # not "**Equation:** y = 2x + 1"
     if bold:
-        if len(bold) > 1 and _bold_hedge(last, bold[-2], bold[-1]):  # "**4** or **5**, depending on ..."
-            return Extraction(None, "hedge")
+        one, two = bold[-2:] if len(bold) > 1 else (None, None)
+        if one and _hedge(last[one.end() : two.start()], one[1].strip(), two[1].strip()):
+            return Extraction(
+                None, "hedge"
+            )  # "**4** or **5**, depending on ...": as two boxes joined by "or"
         letters = _bold_letters(last, bold)
         return Extraction(letters or _distill(bold[-1].group(1)), "last_line")
     weak = list(_WEAK_CUE.finditer(last))
@@ -481,12 +481,9 @@ def _label(line: str, bold: re.Match) -> bool:
     return after[:1] in (":", "：") and bool(after[1:].strip())
 
 
-def _bold_hedge(line: str, first: re.Match, second: re.Match) -> bool:
-    """Two different bold answers joined by "or" ("**4** or **5**", "**B**, or possibly **D**")."""
-    gap = line[first.end() : second.start()]
-    return (
-        len(gap) <= 40 and bool(_HEDGE_GAP.search(gap)) and first.group(1).strip() != second.group(1).strip()
-    )
+def _hedge(gap: str, earlier: str, later: str) -> bool:
+    """Two different answers (boxes, bold spans) joined by "or" a few words apart: "\\boxed{4} or \\boxed{5}"."""
+    return len(gap) <= 40 and bool(_HEDGE_GAP.search(gap)) and earlier != later
 
 
 def _bold_letters(line: str, bold: list[re.Match]) -> str | None:
