@@ -30,6 +30,7 @@ _PUNCTUATED = re.compile(
 _STATED_WORD = re.compile(r"[\w'’-]+")
 _SPACED = re.compile(r"^([A-J])\s+(.+)$")
 _LOWER_LEAD = re.compile(r"^(?:[(（]\s*([a-j])\s*[)）]|([a-j])\))\s*(.+)$")  # "(c) 60", "c) 60"
+_OPTION_LINE = re.compile(r"^\(?([A-J])[).:]\s*(.+)$")  # "(D) The Emancipation", "D. 4 cm"
 _TEXT_JOIN = re.compile(r"\s*(?:,\s*and\s+|,|\s+and\s+|\s*&\s*)\s*", re.I)
 _GLOSSED = re.compile(r"^\(?([A-J])\)?\s*[(（]\s*([^()（）]+?)\s*[)）]$")
 _TRAILING = re.compile(r"^(.+?)\s*\(\s*([A-J])\s*\)$")
@@ -141,9 +142,13 @@ def _options_written(text: str, choices: tuple[str, ...]) -> frozenset[str]:
 def _written(choices: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """(letter, text as compared) of each option, made once per option list."""
     return tuple(
-        (LETTERS[i], " ".join(normalize(_option_text(i, option)).lower().split()))
-        for i, option in enumerate(choices[: len(LETTERS)])
+        (LETTERS[i], _key(_option_text(i, option))) for i, option in enumerate(choices[: len(LETTERS)])
     )
+
+
+def _key(text: str) -> str:
+    """An option's text as compared: normalised, lower case, single spaces."""
+    return " ".join(normalize(text).lower().split())
 
 
 def _options_matching(text: str, choices: tuple[str, ...]) -> frozenset[str]:
@@ -191,6 +196,20 @@ def _phrases(choices: tuple[str, ...]) -> tuple[tuple[str, str, bool], ...]:
         elif " " in text or len(text) >= 4:
             phrases.append((LETTERS[i], text, False))
     return tuple(phrases)
+
+
+def options_listed(text: str, choices: tuple[str, ...]) -> bool:
+    """Whether a response ends copying out the options ("(C) <C's text>", then "(D) <D's text, or its
+    start>"): it was transcribing the question when it stopped, and chose nothing."""
+    lines = [line.strip() for line in text[-2000:].splitlines() if line.strip()][-2:]
+    listed = [_OPTION_LINE.match(line) for line in lines]
+    if len(lines) < 2 or not all(listed) or ord(listed[1][1]) != ord(listed[0][1]) + 1:
+        return False
+    written = dict(_written(tuple(choices)))
+    (first, first_copy), (last, last_copy) = (
+        (written.get(m[1], "").rstrip("."), _key(m[2]).rstrip(".")) for m in listed
+    )
+    return bool(first) and first == first_copy and bool(last) and last.startswith(last_copy)
 
 
 def option_written(line: str, choices: tuple[str, ...]) -> frozenset[str]:

@@ -24,7 +24,14 @@ import re
 from collections.abc import Callable
 
 from vgpo_eval.checker import guard, reference
-from vgpo_eval.checker.choices import LETTERS, gold_letters, option_written, options_stated, pred_letters
+from vgpo_eval.checker.choices import (
+    LETTERS,
+    gold_letters,
+    option_written,
+    options_listed,
+    options_stated,
+    pred_letters,
+)
 from vgpo_eval.checker.compare import answer_count, equal
 from vgpo_eval.checker.extract import Extraction, final_answer, final_line
 from vgpo_eval.checker.parse import parse
@@ -35,7 +42,6 @@ REFERENCE_LIMIT = 10.0  # CPU seconds for one MathRuler or math-verify call (Mat
 #                         of its own, math-verify 5 s wall-clock per parse and per comparison)
 _OR = re.compile(r"\bor\b", re.I)
 _LAST_SENTENCE = re.compile(r"(?<=[.!?。！？])\s+(?=\S)|(?<=[。！？])")
-_OPTION_LINE = re.compile(r"^\(?([A-J])[).:]\s*(.+)$")  # "(D) The Emancipation", "D. 4 cm"
 _NEGATED = re.compile(
     r"\b(?:not|no|never|neither|nor|cannot|isn't|aren't|doesn't|don't|won't|wouldn't)\b|n't\b", re.I
 )
@@ -44,7 +50,7 @@ _NEGATED = re.compile(
 def strict(text: str, sample: Sample) -> Verdict:
     """Our checker: the final committed answer, compared by value (see `compare`, `choices`)."""
     found = final_answer(text)
-    if sample.choices and found.how == "last_line" and _listing_options(text, sample.choices):
+    if sample.choices and found.how == "last_line" and options_listed(text, sample.choices):
         return Verdict(False, None, "no_answer:truncated")
     if sample.choices and sample.answer_type in (None, "choice"):
         stated = _stated_options(text, found, sample)
@@ -81,23 +87,6 @@ def _stated_options(text: str, found: Extraction, sample: Sample) -> Verdict | N
             return None  # "... is not larger than ...": stating an option is not choosing it
         return Verdict(stated == gold, ", ".join(sorted(stated)), "choice:stated")
     return None
-
-
-def _listing_options(text: str, choices: tuple[str, ...]) -> bool:
-    """Whether a response ends copying out the options ("(C) <C's text>", then "(D) <D's text, or its
-    start>"): it was transcribing the question when it stopped, and chose nothing."""
-    lines = [line.strip() for line in text[-2000:].splitlines() if line.strip()][-2:]
-    listed = [_OPTION_LINE.match(line) for line in lines]
-    if len(lines) < 2 or not all(listed) or ord(listed[1][1]) != ord(listed[0][1]) + 1:
-        return False
-    own = [
-        _words(choices[LETTERS.index(m[1])]) if LETTERS.index(m[1]) < len(choices) else None for m in listed
-    ]
-    return own[0] == _words(listed[0][2]) and own[1] is not None and own[1].startswith(_words(listed[1][2]))
-
-
-def _words(text: str) -> str:
-    return " ".join(text.lower().strip().rstrip(".").split())
 
 
 def _without_options(line: str, letters: frozenset[str], choices: tuple[str, ...]) -> str:
