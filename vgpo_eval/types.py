@@ -95,9 +95,15 @@ class Verdict:
         return self.rule.startswith("timeout:")
 
     @property
+    def failed(self) -> bool:
+        """Whether the check could not judge the answer: a CPU limit ("timeout:...") or an exception
+        inside the check ("error:..."); counted wrong, listed, and never a reward."""
+        return self.rule.startswith(("timeout:", "error:"))
+
+    @property
     def reward(self) -> float | None:
-        """The RL reward: the score, or None (TRL skips it) when the check timed out."""
-        return None if self.timed_out else self.score
+        """The RL reward: the score, or None (TRL skips it) when the check timed out or failed."""
+        return None if self.failed else self.score
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

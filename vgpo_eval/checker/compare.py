@@ -39,6 +39,7 @@ from vgpo_eval.checker.quantity import (
 )
 
 MAX_PARTS = 32
+MAX_UNITS = 4  # units one value may be written under, one after another
 _THOUSANDS = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _ASSIGN = re.compile(  # "x = 5", "f(x) = ...", "a_{3} = 2", "m\\angle ECF = 90°", "AB = 5", "\\sin x = ..."
     r"^\s*((?:m\s*)?\\angle\s*[A-Za-z]{1,3}|[A-Za-z](?:_\{?\w+\}?)?(?:\s*\([^()=]*\))?|[A-Z]{2,3}"
@@ -298,8 +299,10 @@ def _same_multiset(gold: tuple[str, ...], pred: tuple[str, ...], precision: int 
 
 
 @lru_cache(maxsize=CACHE)
-def scalar_equal(gold: str, pred: str, precision: int | None = None) -> bool:
-    """Compare two single values: text, number with unit, or expression."""
+def scalar_equal(gold: str, pred: str, precision: int | None = None, units: int = 0) -> bool:
+    """Compare two single values: text, number with unit, or expression. `units` counts the units
+    already taken off: a value under more than MAX_UNITS of them ("5 cm cm cm cm ...") is no answer,
+    so the recursion stays shallow whatever the response (a verdict never depends on stack depth)."""
     g, p = normalize(gold), normalize(pred)
     if not g or not p:
         return False
@@ -331,7 +334,7 @@ def scalar_equal(gold: str, pred: str, precision: int | None = None) -> bool:
         return numbers_equal(gq, stated, precision)
     (g_core, g_unit), (p_core, p_unit) = _split_unit(g), _split_unit(p)
     if (g_unit or p_unit) and (g_unit == p_unit or not g_unit or not p_unit):  # "\\sqrt{50} cm"
-        return scalar_equal(g_core, p_core, precision)
+        return units < MAX_UNITS and scalar_equal(g_core, p_core, precision, units + 1)
     if _is_text(g) or _is_text(p):
         return text_equal(g, p)
     return expressions_equal(g, p, pq, gq)

@@ -25,6 +25,7 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import lru_cache
 
 MAX_CHARS = 400
@@ -32,6 +33,8 @@ CACHE = 1 << 15  # parsed expressions kept per process
 MAX_DEPTH = 50
 POINTS = 4
 MAX_ABS = 1e300
+MAX_BITS = 4096  # the largest power `exact` computes
+MAX_EXPONENT = 308  # the largest "1e308" `exact` reads (a float's range)
 
 Fn = Callable[[dict[str, complex]], complex]
 
@@ -112,11 +115,14 @@ def parse(text: str) -> Expr | None:
 
 
 def equivalent(a: str, b: str, rel_tol: float = 1e-9) -> bool | None:
-    """True/False when both parse and evaluate at enough points; None = undecided (caller falls back to sympy)."""
+    """True/False when both parse and evaluate at enough points; None = undecided (caller falls back to sympy).
+    Two rational constants ("10^{12}+1", "\\frac{2^{61}}{2}") are compared exactly, at any size."""
     ea, eb = parse(a), parse(b)
     if ea is None or eb is None:
         return None
     names = sorted(ea.variables | eb.variables)
+    if not names and (xa := exact(a)) is not None and (xb := exact(b)) is not None:
+        return xa == xb
     rng = random.Random(0)
     valid = 0
     for _ in range(POINTS if names else 1):  # a constant has the same value at every point
@@ -128,6 +134,90 @@ def equivalent(a: str, b: str, rel_tol: float = 1e-9) -> bool | None:
             return False
         valid += 1 if names else POINTS
     return True if valid >= 2 else None
+
+
+@lru_cache(maxsize=CACHE)
+def exact(text: str) -> Fraction | None:
+    """The exact value of a rational constant written with numbers, + - * / ^, \\frac, brackets and
+    braces; None for anything else, or when a power would pass MAX_BITS (floats cannot tell
+    10^{12} from 10^{12}+1; this can)."""
+    tokens = _tokenize(text) if len(text) <= MAX_CHARS else None
+    if not tokens:
+        return None
+    reader = _Exact(tokens)
+    try:
+        value = reader.sum()
+    except (_Fail, ZeroDivisionError, ValueError):
+        return None
+    return value if reader.pos == len(tokens) else None
+
+
+class _Exact:
+    """sum := product (('+'|'-') product)*; product := unary (('*'|'/') unary)*; unary := '-' unary | power;
+    power := atom ('^' unary)?; atom := number | '(' sum ')' | '{' sum '}' | \\frac atom atom."""
+
+    def __init__(self, tokens: list[str]) -> None:
+        self.tokens, self.pos, self.depth = tokens, 0, 0
+
+    def _peek(self) -> str:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else ""
+
+    def _take(self, *expected: str) -> str:
+        tok = self._peek()
+        if expected and tok not in expected:
+            raise _Fail
+        self.pos += 1
+        return tok
+
+    def sum(self) -> Fraction:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _Fail
+        value = self.product()
+        while self._peek() in ("+", "-"):
+            value = value + self.product() if self._take() == "+" else value - self.product()
+        self.depth -= 1
+        return value
+
+    def product(self) -> Fraction:
+        value = self.unary()
+        while self._peek() in ("*", "/"):
+            value = value * self.unary() if self._take() == "*" else value / self.unary()
+        return value
+
+    def power(self) -> Fraction:
+        base = self.atom()
+        if self._peek() != "^":
+            return base
+        self._take()
+        exponent = self.unary()
+        if (
+            exponent.denominator != 1
+            or abs(exponent) * max(base.numerator, base.denominator).bit_length() > MAX_BITS
+        ):
+            raise _Fail
+        return base ** int(exponent)
+
+    def unary(self) -> Fraction:
+        if self._peek() in ("-", "+"):
+            sign = -1 if self._take() == "-" else 1
+            return sign * self.unary()
+        return self.power()
+
+    def atom(self) -> Fraction:
+        tok = self._take()
+        if tok in ("(", "{"):
+            value = self.sum()
+            self._take(")" if tok == "(" else "}")
+            return value
+        if tok == "\\frac":
+            return self.atom() / self.atom()
+        if tok[:1].isdigit() or tok[:1] == ".":
+            _, _, exponent = tok.lower().partition("e")
+            if exponent and abs(int(exponent)) > MAX_EXPONENT:  # "1e999999999": no exact value for that
+                raise _Fail
+            return Fraction(tok)
+        raise _Fail
 
 
 def _evaluate(e: Expr, env: dict[str, complex]) -> complex | None:

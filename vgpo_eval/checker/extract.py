@@ -41,13 +41,15 @@ _FRACTION_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3, "half": 2, "halves": 
                    "quarter": 4, "quarters": 4, "fourth": 4, "fourths": 4}  # fmt: skip
 _FULL_WIDTH = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
 _ESCAPED_TWICE = re.compile(r"\\\\(?:boxed|frac|dfrac|sqrt|text|cdot|times|pi|circ|left|right)\b")
-_NEW_QUESTION = re.compile(r"(?:^|\n)\s*(?:Question|Problem|Q)\s*\d*\s*[:.]", re.I)
+# "[^\S\n]*" after the newline, not "\s*": the same matches, without retrying every newline of a long run
+_NEW_QUESTION = re.compile(r"(?:^|\n)[^\S\n]*(?:Question|Problem|Q)\s*(?:\d+\s*)?[:.]", re.I)
 LATER = 600  # characters after the last box in which a final-answer sentence still counts
 TAIL = 4000  # only the end of a long final part can hold its conclusion
-MAX_BOX = 2000  # a box whose content is longer than this is not an answer
+MAX_BOX = 100_000  # a box still open after this many characters is not an answer ("too_long")
 MAX_OPENERS = 20  # boxes examined from the end
 
 _BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_BRACE = re.compile(r"[{}]")
 _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.S | re.I)
 _STRONG_CUE = re.compile(
     r"(?=[afoc答故所因应\s])(?:"  # a cheap first-character test before the alternatives
@@ -349,7 +351,7 @@ def last_box(text: str) -> Box | None:
         return None
     last = _close(text, openers[-1])
     if last is None:
-        return Box(None, len(text), "truncated")
+        return Box(None, len(text), "truncated" if len(text) - openers[-1] < MAX_BOX else "too_long")
     content = text[openers[-1] : last].strip()
     for begin in reversed(openers[:-1]):
         end = _close(text, begin)
@@ -372,16 +374,12 @@ def _opener_start(text: str, content_start: int) -> int:
 
 
 def _close(text: str, start: int) -> int | None:
-    """Index of the brace closing the one opened just before `start`, or None."""
+    """Index of the brace closing the one opened just before `start` (within MAX_BOX characters), or None."""
     depth = 1
-    for i in range(start, min(len(text), start + MAX_BOX)):
-        ch = text[i]
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return i
+    for m in _BRACE.finditer(text, start, start + MAX_BOX):  # braces only: a long plain box costs nothing
+        depth += 1 if m.group() == "{" else -1
+        if depth == 0:
+            return m.start()
     return None
 
 

@@ -22,6 +22,13 @@ what is left, so a check's symbolic work is bounded however many comparisons it 
 
     with budget(5.0):
         ok = call("vgpo_eval.checker.symbolic", "equivalent", "x^2-4", "(x-2)(x+2)")
+
+A helper is hostile territory: what it computes comes from model output. It is sandboxed once
+warm (`sandbox.harden`: no evaluation of text as Python, no processes, sockets, file writes or
+ctypes), and it answers in JSON frames, never pickles, so even a subverted helper cannot run code
+in the caller. It exits when its parent dies (a killed scorer leaves no helper behind). Inside a
+helper (a whole check of a long response runs in one), `call` runs the function directly: the
+helper's own CPU limit already covers it.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from __future__ import annotations
 import atexit
 import contextlib
 import contextvars
+import importlib
+import json
 import os
 import subprocess
 import sys
@@ -40,7 +49,9 @@ CALL_LIMIT = 5.0  # CPU seconds for one guarded call when no budget is open
 STUCK_GRACE = 1.0  # CPU seconds past its limit before a helper that ignores the timer is killed
 WALL_CAP = 600.0  # wall seconds for a helper that neither answers nor uses CPU (a bug, not load)
 READY_LIMIT = 300.0  # wall seconds a fresh helper may take to import and warm its modules
-PRELOAD = ("vgpo_eval.checker.symbolic", "vgpo_eval.checker.reference")
+PRELOAD = ("vgpo_eval.checker.symbolic", "vgpo_eval.checker.reference", "vgpo_eval.checker.protocols")
+MAX_FRAME = 256 << 20  # bytes of one helper answer (a verdict quotes at most its response)
+PARENT = "VGPO_GUARD_PARENT"
 
 _budget: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
     "vgpo_guard_budget", default=None
@@ -49,6 +60,7 @@ _idle: list[_Helper] = []
 _lock = threading.Lock()
 _all: set[_Helper] = set()
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_in_helper = False  # True inside a helper process: calls run directly, under the helper's own limit
 
 
 class GuardTimeout(Exception):
@@ -72,6 +84,8 @@ def budget(cpu_seconds: float):
 def call(module: str, name: str, *args, limit: float = CALL_LIMIT):
     """Run `module.name(*args)` in a warm helper with at most `limit` CPU seconds (less if the
     open budget has less left); return its result, or raise GuardTimeout / GuardError."""
+    if _in_helper:
+        return _direct(module, name, args)
     left = _budget.get()
     limit = min(limit, left[0]) if left is not None else limit
     if limit <= 0:
@@ -92,11 +106,19 @@ def call(module: str, name: str, *args, limit: float = CALL_LIMIT):
     return result
 
 
+def _direct(module: str, name: str, args: tuple):
+    """A call inside a helper: run here (the helper's CPU limit is already armed); errors as GuardError."""
+    try:
+        return getattr(importlib.import_module(module), name)(*args)
+    except Exception as exc:  # noqa: BLE001 - as a helper reports them
+        raise GuardError(f"{type(exc).__name__}: {exc}"[:2000]) from None
+
+
 class _Helper:
     """One helper process and the two pipe ends we talk to it through."""
 
     def __init__(self):
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **{PARENT: str(os.getpid())})
         self.proc = subprocess.Popen(
             # "-c", not "-m": running a module of an already-imported package makes runpy warn
             [sys.executable, "-c", "import sys; from vgpo_eval.checker.guard import _serve; _serve(sys.argv[1:])",
@@ -120,7 +142,7 @@ class _Helper:
         if not self.rx.poll(READY_LIMIT):
             raise GuardError("the guard helper did not start")
         try:
-            self.rx.recv()
+            self.rx.recv_bytes(MAX_FRAME)
         except (EOFError, OSError) as exc:
             raise GuardError(f"the guard helper died while starting: {exc}") from exc
         self.ready = True
@@ -129,7 +151,7 @@ class _Helper:
         self.wait_ready()
         start, began = self.cpu(), time.monotonic()
         self.last_cpu = 0.0
-        self.tx.send((module, name, args, limit))
+        self.tx.send_bytes(json.dumps([module, name, list(args), limit]).encode("utf-8"))
         while not self.rx.poll(0.2):
             used = self.cpu() - start if start is not None else None
             if used is not None and used > limit + STUCK_GRACE:
@@ -138,9 +160,9 @@ class _Helper:
             if time.monotonic() - began > WALL_CAP:
                 raise GuardTimeout(f"{module}.{name}: no answer in {WALL_CAP:g} s")
         try:
-            status, used, value = self.rx.recv()
-        except (EOFError, OSError) as exc:
-            raise GuardTimeout(f"{module}.{name}: the helper died ({exc})") from exc
+            status, used, value = json.loads(self.rx.recv_bytes(MAX_FRAME))
+        except (EOFError, OSError, ValueError, TypeError) as exc:
+            raise GuardTimeout(f"{module}.{name}: the helper died or garbled its answer ({exc})") from exc
         self.last_cpu = used
         if status == "timeout":
             raise GuardTimeout(f"{module}.{name} used over {limit:g} s of CPU")
@@ -227,18 +249,25 @@ class _CpuTimeout(BaseException):
 
 
 def _serve(preload: list[str]) -> None:
-    """Helper main loop: import and warm the preloads, then answer (module, name, args, limit) frames."""
-    import importlib
-    import pickle
+    """Helper main loop: import and warm the preloads, arm the sandbox, then answer
+    [module, name, args, limit] frames with [status, cpu seconds, value], all JSON."""
     import signal
 
+    from vgpo_eval.checker import sandbox
+
+    global _in_helper
+    _in_helper = True
+    exit_with_parent(int(os.environ.get(PARENT) or os.getppid()))
     tx = Connection(os.dup(1), readable=False)
     rx = Connection(os.dup(0), writable=False)
-    os.dup2(2, 1)  # stray prints from sympy & co. must not corrupt the frames
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # stray prints from sympy & co. must not corrupt the frames
+    sandbox.patch_sympy()
     for module in preload:
         warm = getattr(importlib.import_module(module), "warm", None)
         if warm is not None:
             warm()
+    sandbox.harden()
     fired = [False]
 
     def on_limit(signum, frame):
@@ -247,10 +276,10 @@ def _serve(preload: list[str]) -> None:
         raise _CpuTimeout
 
     signal.signal(signal.SIGPROF, on_limit)
-    tx.send("ready")
+    tx.send_bytes(b'"ready"')
     while True:
         try:
-            module, name, args, limit = rx.recv()
+            module, name, args, limit = json.loads(rx.recv_bytes())
         except (EOFError, OSError):
             return
         fired[0] = False
@@ -259,12 +288,30 @@ def _serve(preload: list[str]) -> None:
             signal.setitimer(signal.ITIMER_PROF, limit)
             value = getattr(importlib.import_module(module), name)(*args)
             signal.setitimer(signal.ITIMER_PROF, 0)
-            pickle.dumps(value)
-            frame = ("timeout", None) if fired[0] else ("ok", value)
+            status = "timeout" if fired[0] else "ok"
         except _CpuTimeout:
             signal.setitimer(signal.ITIMER_PROF, 0)
-            frame = ("timeout", None)
+            status, value = "timeout", None
         except BaseException as exc:  # noqa: BLE001 - everything goes back to the caller
             signal.setitimer(signal.ITIMER_PROF, 0)
-            frame = ("timeout", None) if fired[0] else ("error", f"{type(exc).__name__}: {exc}"[:2000])
-        tx.send((frame[0], time.process_time() - start, frame[1]))
+            status, value = (
+                ("timeout", None) if fired[0] else ("error", f"{type(exc).__name__}: {exc}"[:2000])
+            )
+        try:
+            answer = json.dumps([status, time.process_time() - start, value])
+        except (TypeError, ValueError) as exc:
+            answer = json.dumps(["error", time.process_time() - start, f"an answer JSON cannot carry: {exc}"])
+        tx.send_bytes(answer.encode("utf-8"))
+
+
+def exit_with_parent(parent: int) -> None:
+    """A thread that ends this process once `parent` is gone: a helper or a pool worker must not
+    outlive its scorer (killed with -9, a parent runs no clean-up). Pool workers take it as their
+    `initializer`, with the parent's pid as its argument."""
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="vgpo-parent-watch", daemon=True).start()

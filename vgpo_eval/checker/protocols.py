@@ -153,13 +153,67 @@ def _guarded(name: str, given: str, gold: str) -> bool | None:
 
 
 PROTOCOLS: dict[str, Callable[[str, Sample], Verdict]] = {"strict": strict, "paper": paper, "papo": papo}
+INLINE_CHARS = 16_000  # longer responses are checked whole inside a guard helper, under CHECK_LIMIT
+CHECK_LIMIT = 10.0  # CPU seconds for the whole check of a long response, symbolic work included
+MAX_PRECISION = 64  # decimals a gold may ask for (benchmarks ask for at most a few)
 
 
 def check(text: str, sample: Sample, protocol: str = "strict") -> Verdict:
-    """Judge one response against one sample under a named protocol."""
+    """Judge one response against one sample under a named protocol.
+
+    Bounded whatever the response: one up to INLINE_CHARS long is checked here (every pattern on
+    it is measured by benchmarks/checker_adversarial.py), a longer one whole in a sandboxed guard
+    helper under CHECK_LIMIT CPU seconds. An exception inside a check is a verdict (rule
+    `error:<type>`), never a crash; wrong argument types raise TypeError before any work."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
-    verdict = PROTOCOLS[protocol](text, sample)
+    _validate(text, sample)
+    verdict = _judge(text, sample, protocol)
     if verdict.timed_out:  # once more on a fresh, warm helper before it is recorded
-        verdict = PROTOCOLS[protocol](text, sample)
+        verdict = _judge(text, sample, protocol)
     return verdict
+
+
+def _validate(text: str, sample: Sample) -> None:
+    if not isinstance(text, str):
+        raise TypeError(f"a response must be a string, not {type(text).__name__}")
+    if not isinstance(sample, Sample):
+        raise TypeError(f"a sample must be a vgpo_eval.types.Sample, not {type(sample).__name__}")
+    if not isinstance(sample.answer, str):
+        raise TypeError(f"{sample.id}: the gold answer must be a string, not {type(sample.answer).__name__}")
+    if sample.choices is not None and not all(isinstance(c, str) for c in sample.choices):
+        raise TypeError(f"{sample.id}: choices must be strings")
+    p = sample.precision
+    if p is not None and (type(p) is not int or not 0 <= p <= MAX_PRECISION):
+        raise ValueError(f"{sample.id}: precision must be an integer from 0 to {MAX_PRECISION}, not {p!r}")
+
+
+def _judge(text: str, sample: Sample, protocol: str) -> Verdict:
+    if len(text) > INLINE_CHARS:
+        return _in_helper(text, sample, protocol)
+    try:
+        return PROTOCOLS[protocol](text, sample)
+    except Exception as exc:  # noqa: BLE001 - a response must never crash a report or a reward
+        return Verdict(False, None, f"error:{type(exc).__name__}")
+
+
+def _in_helper(text: str, sample: Sample, protocol: str) -> Verdict:
+    fields = {k: getattr(sample, k) for k in ("id", "task", "answer", "answer_type", "choices", "precision")}
+    try:
+        verdict = guard.call(
+            "vgpo_eval.checker.protocols", "judged", text, fields, protocol, limit=CHECK_LIMIT
+        )
+    except guard.GuardTimeout:
+        return Verdict(False, None, "timeout:check")
+    except guard.GuardError as exc:
+        return Verdict(False, None, f"error:{str(exc).partition(':')[0]}")
+    return Verdict(**verdict)
+
+
+def judged(text: str, fields: dict, protocol: str) -> dict:
+    """A whole check as a guard helper runs it (`check` sends long responses here)."""
+    sample = Sample(question="", **fields)
+    try:
+        return PROTOCOLS[protocol](text, sample).to_dict()
+    except Exception as exc:  # noqa: BLE001 - as in `_judge`
+        return Verdict(False, None, f"error:{type(exc).__name__}").to_dict()

@@ -23,19 +23,21 @@ EasyR1 (`worker.reward.reward_function=vgpo_eval/checker/rewards.py:easyr1_compu
 
 from __future__ import annotations
 
-import re
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from vgpo_eval.checker import guard
 from vgpo_eval.checker.protocols import check
 from vgpo_eval.types import Sample
-
-_FORMAT = re.compile(r"<think>.*</think>.*\\boxed\{.*\}.*", re.S)
 
 
 def reward(text: str, answer: str, protocol: str = "strict", **hints: Any) -> float | None:
     """The reward of one response: 1.0 if the checker finds it correct, 0.0 if not, None if the
-    check reached its time limit."""
+    check reached its time limit or failed. A response or gold that is not a string (None
+    included) is a TypeError: a missing gold must never become the answer "None"."""
+    if not isinstance(answer, (str, int, float)) or isinstance(answer, bool):
+        raise TypeError(f"the gold answer must be a string (or a number), not {type(answer).__name__}")
     sample = Sample(
         id=str(hints.get("id", "")),
         task=str(hints.get("task") or hints.get("data_source") or ""),
@@ -90,7 +92,9 @@ def _pool(workers: int):
     if workers not in _POOLS:
         from concurrent.futures import ProcessPoolExecutor
 
-        _POOLS[workers] = ProcessPoolExecutor(workers)
+        _POOLS[workers] = ProcessPoolExecutor(
+            workers, initializer=guard.exit_with_parent, initargs=(os.getpid(),)
+        )
     return _POOLS[workers]
 
 
@@ -100,8 +104,12 @@ def _text(completion: Any) -> str:
     if isinstance(completion, list) and completion and isinstance(completion[-1], dict):
         content = completion[-1].get("content", "")
         if isinstance(content, list):  # multimodal message: join its text parts
-            return "".join(part.get("text", "") for part in content if isinstance(part, dict))
-        return str(content)
+            return "".join(str(part.get("text") or "") for part in content if isinstance(part, dict))
+        if isinstance(content, str):
+            return content
+        raise TypeError(
+            f"a message's content must be a string or a list of parts, not {type(content).__name__}"
+        )
     raise TypeError(f"a completion must be a string or a list of messages, not {type(completion).__name__}")
 
 
@@ -110,7 +118,8 @@ def compute_score(
 ) -> dict[str, float | bool]:
     """verl's custom reward signature. `extra_info` may carry choices, answer_type, precision, protocol.
 
-    Returns {"score", "timed_out"} (verl takes "score" as the reward and logs the other keys)."""
+    Returns {"score", "timed_out"} (verl takes "score" as the reward and logs the other keys;
+    "timed_out" is true whenever the check could not judge: a CPU limit or an `error:` verdict)."""
     info = dict(extra_info or {})
     protocol = info.pop("protocol", "strict")
     value = reward(solution_str, ground_truth, protocol, data_source=data_source, **info)
@@ -128,7 +137,7 @@ def easyr1_compute_score(
         hints = {k: item[k] for k in ("choices", "answer_type", "precision") if item.get(k) is not None}
         value = reward(item["response"], item["ground_truth"], protocol, **hints)
         accuracy = value or 0.0
-        fmt = 1.0 if _FORMAT.fullmatch(item["response"]) else 0.0
+        fmt = 1.0 if think_then_box(item["response"]) else 0.0
         scores.append(
             {
                 "overall": (1 - format_weight) * accuracy + format_weight * fmt,
@@ -138,3 +147,14 @@ def easyr1_compute_score(
             }
         )
     return scores
+
+
+def think_then_box(text: str) -> bool:
+    """EasyR1's format reward, `re.fullmatch(r"<think>.*</think>.*\\\\boxed\\{.*\\}.*", text, re.S)`,
+    in one linear pass (the pattern backtracks for seconds on long responses): the text opens with
+    <think>, and a </think>, then a \\boxed{, then a } follow in that order."""
+    if not text.startswith("<think>"):
+        return False
+    close = text.find("</think>", len("<think>"))
+    box = text.find("\\boxed{", close + len("</think>")) if close != -1 else -1
+    return box != -1 and text.find("}", box + len("\\boxed{")) != -1
