@@ -268,9 +268,11 @@ def _serve(preload: list[str]) -> None:
         if warm is not None:
             warm()
     sandbox.harden()
-    fired = [False]
+    fired, armed = [False], [False]
 
     def on_limit(signum, frame):
+        if not armed[0]:  # the call is over: a late signal must not escape into the loop
+            return
         fired[0] = True
         signal.setitimer(signal.ITIMER_PROF, 0.05)  # again soon, in case a bare `except:` swallows it
         raise _CpuTimeout
@@ -285,18 +287,20 @@ def _serve(preload: list[str]) -> None:
         fired[0] = False
         start = time.process_time()
         try:
+            armed[0] = True
             signal.setitimer(signal.ITIMER_PROF, limit)
             value = getattr(importlib.import_module(module), name)(*args)
-            signal.setitimer(signal.ITIMER_PROF, 0)
+            armed[0] = False  # first, before any call: no handler raises after this store
             status = "timeout" if fired[0] else "ok"
         except _CpuTimeout:
-            signal.setitimer(signal.ITIMER_PROF, 0)
+            armed[0] = False
             status, value = "timeout", None
         except BaseException as exc:  # noqa: BLE001 - everything goes back to the caller
-            signal.setitimer(signal.ITIMER_PROF, 0)
+            armed[0] = False
             status, value = (
                 ("timeout", None) if fired[0] else ("error", f"{type(exc).__name__}: {exc}"[:2000])
             )
+        signal.setitimer(signal.ITIMER_PROF, 0)
         try:
             answer = json.dumps([status, time.process_time() - start, value])
         except (TypeError, ValueError) as exc:
