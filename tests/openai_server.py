@@ -9,6 +9,10 @@ asks for a temperature), one request at a time behind a lock. Options to misbeha
 
     with serve(tiny_model_dir, fail_first=2, record=bodies) as base_url:  # http://127.0.0.1:PORT/v1
         ...
+
+`scripted(answer)` is a server with no model, for a server that misbehaves on purpose (tests of the
+backend against untrusted servers): each POST is answered by `answer(handler, body, n)` (n counts the
+POSTs from 1), which writes whatever it likes to the socket; `json_reply` is the honest answer.
 """
 
 from __future__ import annotations
@@ -187,6 +191,63 @@ def serve(
         yield f"http://127.0.0.1:{server.server_address[1]}/v1"
     finally:
         stop.set()  # delayed handlers return at once
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def json_reply(handler: BaseHTTPRequestHandler, payload: Any, status: int = 200) -> None:
+    """Answer with `payload` as JSON (any value: the tests send malformed replies on purpose)."""
+    data = json.dumps(payload).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
+def completion(content: Any, finish_reason: Any = "stop", usage: Any = None) -> dict:
+    """A Chat Completions reply whose one choice says `content` (any value, null included)."""
+    reply = {"object": "chat.completion", "choices": [{"index": 0, "finish_reason": finish_reason,
+             "message": {"role": "assistant", "content": content}}]}  # fmt: skip
+    return reply | ({"usage": usage} if usage is not None else {})
+
+
+@contextlib.contextmanager
+def scripted(answer, record: list | None = None) -> Iterator[str]:
+    """A model-free server on 127.0.0.1 for the block; `record` collects (path, headers, body) of each request.
+    Yields the base URL; `answer(handler, body, n)` writes each reply (see the module docstring)."""
+    count, lock, stop = [0], threading.Lock(), threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        stopping = stop  # for answers that trickle: they end when the server stops
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _handle(self, body: Any) -> None:
+            with lock:
+                count[0] += 1
+                n = count[0]
+                if record is not None:
+                    record.append((self.path, dict(self.headers), body))
+            with contextlib.suppress(ConnectionError):  # the client gave up: that is what some tests want
+                answer(self, body, n)
+
+        def do_POST(self) -> None:
+            data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._handle(json.loads(data or b"null"))
+
+        def do_GET(self) -> None:
+            self._handle(None)
+
+    server = _Server(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        stop.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)

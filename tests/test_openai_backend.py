@@ -152,12 +152,13 @@ def test_request_body(tiny_model_dir, samples):
 
 
 def test_describe_never_shows_the_key():
-    described = OpenAIBackend("m", api_key="sk-secret", concurrency=3).describe()
+    described = OpenAIBackend("m", api_key="sk-secret", concurrency=3, request_timeout=90).describe()
     assert described == {
         "backend": "openai",
         "model": "m",
         "base_url": "http://127.0.0.1:8000/v1",
         "concurrency": 3,
+        "request_timeout": 90,
     }
 
 

@@ -274,7 +274,11 @@ def _run_parser(p: argparse.ArgumentParser) -> None:
         "--batch-size", type=_positive, help="hf: prompts per generate() call (default 8); vllm: per call"
     )
     p.add_argument("--concurrency", type=_positive, help="openai: requests in flight (default: 8)")
-    p.add_argument("--base-url", help="openai: the server's /v1 URL (default: http://127.0.0.1:8000/v1)")
+    p.add_argument("--base-url", help="openai: the server's /v1 URL, or several comma-separated (default: "
+                   "http://127.0.0.1:8000/v1); no credentials in it: the API key goes in OPENAI_API_KEY")  # fmt: skip
+    p.add_argument("--request-timeout", type=_positive_float,
+                   help="openai: seconds one try of a request may take in all, connect to last byte (default: 600, "
+                   "sized for 2,048 new tokens at 3.5 tokens/s or more; raise it with a larger --max-new-tokens)")  # fmt: skip
     p.add_argument("--tensor-parallel-size", type=_positive, help="vllm: GPUs per model replica")
     p.add_argument("--data-parallel-size", type=_positive,
                    help="vllm: model replicas on this node (vLLM's data parallelism; 8 GPUs, a 7B model: 8)")  # fmt: skip
@@ -288,6 +292,9 @@ def _run_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", choices=("bfloat16", "float16", "float32", "bf16", "fp16", "fp32"),
                    help="hf/vllm: weights dtype (default: bf16 on GPU, fp32 on CPU for hf)")  # fmt: skip
     p.add_argument("--workers", type=_positive, help="scoring processes (default: one per core)")
+    p.add_argument("--allow-outside-images", action="store_true",
+                   help="--source local: let rows name image files outside --data-dir (absolute paths, '..', links "
+                   "out of the folder); by default such an item is an error")  # fmt: skip
 
 
 def _score_parser(p: argparse.ArgumentParser) -> None:
@@ -327,6 +334,12 @@ def check_run_args(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
         parser.error("--source local needs --data-dir DIR (the folder holding the tasks' files)")
     if getattr(args, "command", None) != "run":
         return
+    if args.base_url is not None:
+        from vgpo_eval.backends.openai import base_url_error
+
+        problem = base_url_error(args.base_url)  # never echoes a URL with credentials
+        if problem:
+            parser.error(f"--base-url: {problem}")
     if args.min_pixels > args.max_pixels:
         parser.error(f"--min-pixels ({args.min_pixels}) is larger than --max-pixels ({args.max_pixels})")
     if args.backend != "openai":
@@ -399,6 +412,10 @@ def _count(value: str) -> int:
 
 def _non_negative(value: str) -> float:
     return _number(value, float, lambda x: x >= 0, "a number >= 0")
+
+
+def _positive_float(value: str) -> float:
+    return _number(value, float, lambda x: 0 < x < float("inf"), "a number > 0")
 
 
 def _probability(value: str) -> float:

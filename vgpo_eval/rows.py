@@ -44,22 +44,41 @@ class Context:
     image_root: Path | None = None
     cache: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # local rows: the folder (--data-dir) every image path must resolve inside; None: any path
+    inside: Path | None = None
 
     def image(self, value: Any, name: str) -> str:
         """A local path for an image given as a path (relative to the image root), bytes or PIL image."""
         if value is None:
             raise DataError(f"{self.task.name} row {self.index}: no image")
-        if isinstance(value, str | os.PathLike):
-            path = Path(value)
-            return str(path if path.is_absolute() or self.image_root is None else self.image_root / path)
         if isinstance(value, dict) and value.get("path") and not value.get("bytes"):
-            return self.image(value["path"], name)
+            value = value["path"]
+        if isinstance(value, str | os.PathLike):
+            return self.confined(self.joined(value), value)
         folder = (self.cache or Path(".")) / self.task.name / "images"
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{name.replace('/', '_')}.png"
         if not target.exists():
             _save_image(value, target)
         return str(target)
+
+    def joined(self, value: str | os.PathLike) -> str:
+        """An image path as given: absolute, or relative to the image root."""
+        path = Path(value)
+        return str(path if path.is_absolute() or self.image_root is None else self.image_root / path)
+
+    def confined(self, path: str, value: Any) -> str:
+        """`path`, when it resolves inside `inside` (links followed, so a link out of the folder is out); a
+        row is untrusted input, and an image is sent to the model (or a server) as it is read."""
+        if self.inside is None:
+            return path
+        resolved = Path(path).resolve()
+        if resolved.is_relative_to(self.inside.resolve()):
+            return path
+        raise DataError(
+            f"{self.task.name} row {self.index}: image {str(value)!r} is outside --data-dir {self.inside} "
+            f"(it resolves to {resolved}); pass --allow-outside-images to read it anyway"
+        )
 
 
 def _save_image(value: Any, target: Path) -> None:
@@ -196,10 +215,16 @@ def problem_sample(row: dict, ctx: Context, meta_keys: tuple[str, ...] = ()) -> 
 def resolve_image(ctx: Context, value, name: str) -> str:
     """A local image path: as given; relative to the image root, also without a leading "./data/images/"
     (PAPO_eval rows name paths from its repository root, its zips hold them from the images folder); or,
-    failing that, the one file of that name under the root. Two files of that name: an error naming the row."""
-    path = ctx.image(value, name)
-    if not isinstance(value, str) or ctx.image_root is None or Path(path).exists():
-        return path
+    failing that, the one file of that name under the root. Two files of that name: an error naming the row.
+    The path found must lie inside `ctx.inside` when that is set (Context.confined)."""
+    if not isinstance(value, str) or ctx.image_root is None:
+        return ctx.image(value, name)
+    path = ctx.joined(value)
+    return ctx.confined(path if Path(path).exists() else _search(ctx, value, path), value)
+
+
+def _search(ctx: Context, value: str, path: str) -> str:
+    """Where an image path that is not at `path` is under the image root (see resolve_image); `path` if nowhere."""
     relative = Path(value.replace("\\", "/"))
     parts = [p for p in relative.parts if p not in (".", "")]
     for k in range(len(parts)):

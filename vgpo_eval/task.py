@@ -109,9 +109,11 @@ def load(
     data_dir: str | Path | None = None,
     limit: int | None = None,
     sharegpt: str = "clean",
+    allow_outside_images: bool = False,
 ) -> Loaded:
     """Read a task's rows from one source (or profile) and convert them; bad rows become errors, not crashes.
-    `sharegpt` says how ShareGPT user turns become questions (SHAREGPT)."""
+    `sharegpt` says how ShareGPT user turns become questions (SHAREGPT). Local rows' image paths must lie
+    inside `data_dir` (a row naming /etc/... or ../.. is an error) unless `allow_outside_images`."""
     if source not in SOURCES:
         raise DataError(f"{task.name}: unknown source {source!r}; choose one of {', '.join(SOURCES)}")
     if sharegpt not in SHAREGPT:
@@ -120,6 +122,7 @@ def load(
         )
     source = actual_source(task, source)
     rows, root, convert = _rows(task, source, data_dir)
+    inside = Path(data_dir) if source == "local" and not allow_outside_images else None
     samples, errors = [], []
     shared = {"sharegpt": sharegpt}  # per-load state of the converters (their options, an image index)
     sharegpt = convert is (task.from_papo or sharegpt_sample)  # PAPO's rows are already the task's subset
@@ -129,7 +132,7 @@ def load(
         if limit is not None and len(samples) >= limit:
             break
         try:
-            samples.append(convert(row, Context(task, index, root, cache_dir(), shared)))
+            samples.append(convert(row, Context(task, index, root, cache_dir(), shared, inside)))
         except (DataError, KeyError, TypeError, ValueError) as exc:
             errors.append(f"{task.name} row {index}: {exc}" if not isinstance(exc, DataError) else str(exc))
     return Loaded(task, source, samples, errors, _origin(task, source, data_dir))
