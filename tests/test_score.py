@@ -81,14 +81,22 @@ def test_timeouts_are_counted_not_hidden(tmp_path, capsys, monkeypatch):
     )
     assert main(["score", str(src), "--out", str(out), "--protocol", "papo", "--workers", "1"]) == 0
     assert json.loads(out.read_text())["rule"] == "timeout:mathruler"
-    assert "1 check(s) reached the CPU time limit, counted wrong: a" in capsys.readouterr().out
+    assert (
+        "1 check(s) reached the CPU time limit or failed inside the checker, counted wrong: a"
+        in capsys.readouterr().out
+    )
 
     run = one_item_run(tmp_path / "run", "12", "\\boxed{12}")
     report = score_run(run, "papo", workers=1)
     assert report["tasks"]["counting"]["timeouts"] == ["counting/1#0"]
     text = markdown([report])
-    assert "Checks that reached the CPU time limit (counted wrong, listed per task below): papo 1." in text
-    assert "checks that reached the CPU time limit under papo, counted wrong (1): counting/1#0" in text
+    assert (
+        "Checks that reached the CPU time limit or failed inside the checker (counted wrong, listed per task below): papo 1."
+        in text
+    )
+    assert (
+        "checks that reached the CPU time limit or failed under papo, counted wrong (1): counting/1#0" in text
+    )
 
 
 def test_check_explain_says_what_was_found_and_how_each_side_parsed(capsys):

@@ -153,7 +153,8 @@ def run(args: argparse.Namespace) -> int:
         "auto": common,
         "vllm": common | {"tensor_parallel_size": args.tensor_parallel_size, "max_model_len": args.max_model_len,
                           "max_images": args.max_images, "data_parallel_size": args.data_parallel_size},
-        "openai": {"concurrency": args.concurrency, "base_url": args.base_url},
+        "openai": {"concurrency": args.concurrency, "base_url": args.base_url,
+                   "request_timeout": args.request_timeout},
     }[args.backend]  # fmt: skip
     out = args.out or Path(default_out_dir(args.model, args.source, decoding))
     config = RunConfig(
@@ -161,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
         revision=args.revision, source=args.source, data_dir=str(args.data_dir) if args.data_dir else None,
         limit=args.limit, protocols=args.protocols, decoding=decoding, backend_options=options,
         skip_missing=not args.require_all, sharegpt=args.sharegpt, shard=args.shard,
+        allow_outside_images=args.allow_outside_images,
     )  # fmt: skip
     try:
         load_errors = generate(config, tasks)
@@ -175,14 +177,20 @@ def run(args: argparse.Namespace) -> int:
 def report(run_dir: Path, protocols: list[str], workers: int | None, retry: str | None = None) -> int:
     """Score a run under `protocols`, then write report.md and results.csv from every protocol scored so far."""
     from vgpo_eval.report import main_table, markdown, score_run, write_results_csv
+    from vgpo_eval.run import RunFolderError
 
     if not any(run_dir.glob("*.samples.jsonl")):
         return _error(f"{run_dir} holds no run: no task's data could be loaded (see the lines above)")
-    fresh = {p: score_run(run_dir, p, workers) for p in protocols}
-    every = {p: fresh.get(p) or _saved(run_dir, p) for p in PROTOCOLS}  # each saved report read once
-    reports = [report for report in every.values() if report]
-    (run_dir / "report.md").write_text(markdown(reports), encoding="utf-8")
-    write_results_csv(run_dir, reports)
+    try:  # a damaged file, a read-only folder: one line naming the file
+        fresh = {p: score_run(run_dir, p, workers) for p in protocols}
+        every = {p: fresh.get(p) or _saved(run_dir, p) for p in PROTOCOLS}  # each saved report read once
+        reports = [report for report in every.values() if report]
+        (run_dir / "report.md").write_text(markdown(reports), encoding="utf-8")
+        write_results_csv(run_dir, reports)
+    except RunFolderError as exc:
+        return _error(str(exc))
+    except OSError as exc:
+        return _error(f"cannot write {exc.filename or run_dir}: {exc.strerror or exc}")
     print(main_table([fresh[p] for p in protocols]))
     print(
         f"\nreports: {run_dir}/report.md, {run_dir}/results.csv, "
@@ -201,8 +209,9 @@ def report(run_dir: Path, protocols: list[str], workers: int | None, retry: str 
 
 
 def _saved(run_dir: Path, protocol: str) -> dict | None:
-    path = run_dir / f"report.{protocol}.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    from vgpo_eval.run import read_json
+
+    return read_json(run_dir / f"report.{protocol}.json")
 
 
 def demo_run_argv(args: argparse.Namespace) -> list[str]:
@@ -290,7 +299,7 @@ def _image_line(path: str, args: argparse.Namespace, fit_pixels, visual_tokens) 
 def status(args: argparse.Namespace) -> int:
     """Per task: items, responses done, failed, and missing (by the shard that owns them)."""
     from vgpo_eval.report import missing_by_shard, task_names
-    from vgpo_eval.run import read_run_responses, read_samples, shard_count
+    from vgpo_eval.run import RunFolderError, bad_line_numbers, read_run_responses, read_samples, shard_count
 
     names = task_names(args.run_dir)
     if not names:
@@ -301,15 +310,21 @@ def status(args: argparse.Namespace) -> int:
         + ("by shard" if shards else "")
     )
     incomplete = False
+    bad: dict[str, list[str]] = {}  # responses file -> its malformed lines (skipped), listed below the table
     for name in names:
-        samples = read_samples(args.run_dir / f"{name}.samples.jsonl")
-        responses = read_run_responses(args.run_dir, name)
+        try:
+            samples = read_samples(args.run_dir / f"{name}.samples.jsonl")
+            responses = read_run_responses(args.run_dir, name, bad)
+        except RunFolderError as exc:
+            return _error(str(exc))
         failed = sum(r.error is not None for r in responses.values())
         missing = missing_by_shard(samples, responses, shards)
         total = sum(map(len, missing.values()))
         incomplete |= bool(total or failed)
         owners = ", ".join(f"{k}: {len(v)}" for k, v in missing.items()) if shards and total else ""
         print(f"{name:<12} {len(samples):>6} {len(responses) - failed:>6} {failed:>6} {total:>8}  {owners}")
+    for file, lines in bad.items():
+        print(f"{file}: {len(lines)} malformed line(s) skipped: {bad_line_numbers(lines)} (first: {lines[0]})")  # fmt: skip
     return 1 if incomplete else 0
 
 

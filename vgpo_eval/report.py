@@ -10,14 +10,21 @@ columns in the paper's order with suite means, then breakdowns, WeMath's own met
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from vgpo_eval.metrics import task_metrics
-from vgpo_eval.run import read_run_responses, read_samples, shard_count, shard_owner, write_jsonl
+from vgpo_eval.run import (
+    RunFolderError,
+    read_json,
+    read_run_responses,
+    read_samples,
+    shard_count,
+    shard_owner,
+    write_jsonl,
+)
 from vgpo_eval.score import _map
 from vgpo_tasks import SUITES, TASKS
 
@@ -34,7 +41,7 @@ def score_run(run_dir: str | Path, protocol: str = "strict", workers: int | None
         write_jsonl(run_dir / f"{name}.scored.{protocol}.jsonl", scored)
         tasks[name] = _summary(name, samples, responses, scored, load_errors.get(name, []))
         tasks[name]["missing_by_shard"] = missing_by_shard(samples, responses, shard_count(run_dir))
-    config = _json(run_dir / "config.json") or {}
+    config = _config(run_dir)
     report = {
         "protocol": protocol,
         "model": config.get("run", {}).get("model"),
@@ -97,7 +104,10 @@ def _summary(name: str, samples: list, responses: dict, scored: list[dict], load
     answered = {sample_id for sample_id, _ in responses}
     missing = sum(1 for s in samples if s.id not in answered)
     errors = sorted({r["id"] for r in scored if r.get("rule") == "generation_error"})
-    timeouts = [f"{r['id']}#{r['index']}" for r in scored if str(r.get("rule", "")).startswith("timeout:")]
+    # checks that could not judge: a CPU limit ("timeout:") or an exception inside the checker ("error:")
+    timeouts = [
+        f"{r['id']}#{r['index']}" for r in scored if str(r.get("rule", "")).startswith(("timeout:", "error:"))
+    ]
     return metrics | {
         "items": len(samples),
         "missing": missing,
@@ -138,7 +148,7 @@ def write_results_csv(run_dir: Path, reports: list[dict]) -> Path:
     so `pandas.read_csv` of many runs' files is a whole leaderboard."""
     import csv
 
-    config = _json(run_dir / "config.json") or {}
+    config = _config(run_dir)
     run, decoding = config.get("run", {}), config.get("run", {}).get("decoding", {})
     fixed = {"model": run.get("model"), "revision": run.get("revision"), "source": run.get("source"), "sharegpt": run.get("sharegpt"),
              "prompt": decoding.get("prompt"), "temperature": decoding.get("temperature"),
@@ -173,7 +183,17 @@ def _metric_rows(report: dict) -> list[dict]:
 
 
 def _json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    """A run folder's JSON file, None if absent; RunFolderError naming it if damaged (never a traceback)."""
+    return read_json(path)
+
+
+def _config(run_dir: Path) -> dict:
+    """config.json ({} if absent); RunFolderError naming it if its run settings are not what `run` writes."""
+    config = _json(run_dir / "config.json") or {}
+    settings = config.get("run", {})
+    if not isinstance(settings, dict) or not isinstance(settings.get("decoding", {}), dict):
+        raise RunFolderError(f"{run_dir / 'config.json'} is damaged: its run settings are not a JSON object")
+    return config
 
 
 def _cell(value: float | None) -> str:
@@ -210,12 +230,12 @@ def _missing_text(by_shard: dict | None) -> str:
 
 
 def _timeout_line(reports: list[dict]) -> str:
-    """How many checks reached the checker's CPU time limit, per protocol (a safety net: 0 is normal)."""
+    """How many checks could not judge (a CPU limit or an error inside the checker), per protocol (0 is normal)."""
     counts = [
         f"{r['protocol']} {sum(len(t.get('timeouts', [])) for t in r['tasks'].values())}" for r in reports
     ]
     return (
-        "Checks that reached the CPU time limit (counted wrong, listed per task below): "
+        "Checks that reached the CPU time limit or failed inside the checker (counted wrong, listed per task below): "
         + ", ".join(counts)
         + "."
     )
@@ -259,7 +279,7 @@ def markdown(reports: list[dict]) -> str:
             ("generation errors", task["generation_errors"]),
             ("bad rows", task["load_errors"]),
             *(
-                (f"checks that reached the CPU time limit under {p}, counted wrong", ids)
+                (f"checks that reached the CPU time limit or failed under {p}, counted wrong", ids)
                 for p, ids in timeouts
             ),
         ):

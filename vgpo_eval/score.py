@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vgpo_eval.checker import guard
 from vgpo_eval.checker.protocols import check
 from vgpo_eval.types import Sample
 
@@ -50,7 +51,7 @@ class Summary:
         self.scored += 1
         self.correct += bool(record["correct"])
         self.rules[record["rule"]] += 1
-        if record["rule"].startswith("timeout:"):
+        if record["rule"].startswith(("timeout:", "error:")):  # the check could not judge
             self.timeouts.append(str(record.get("id")))
 
     def render(self) -> str:
@@ -60,7 +61,10 @@ class Summary:
             lines.append(f"{len(self.errors)} bad line(s) not scored: {shown} (first: {self.first_error})")
         if self.timeouts:
             shown = ", ".join(self.timeouts[:10]) + (" ..." if len(self.timeouts) > 10 else "")
-            lines.append(f"{len(self.timeouts)} check(s) reached the CPU time limit, counted wrong: {shown}")
+            lines.append(
+                f"{len(self.timeouts)} check(s) reached the CPU time limit or failed inside the checker, "
+                f"counted wrong: {shown}"
+            )
         lines += [f"  {rule:<28} {n}" for rule, n in self.rules.most_common()]
         return "\n".join(lines)
 
@@ -113,22 +117,50 @@ def _score_chunk(chunk: list[tuple[int, dict | str]], protocol: str) -> list[dic
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict | str]]:
     """(line number, record) for each non-blank line; the record is an error message if unreadable
-    (not UTF-8, not JSON, not an object), so one bad line never stops a file."""
+    (not UTF-8, not JSON, nested too deeply, not an object), so one bad line never stops a file."""
     with open(path, "rb") as f:
         for n, raw in enumerate(f, 1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield n, f"line {n}: not UTF-8 text (byte {raw[exc.start]:#04x} at column {exc.start + 1})"
-                continue
-            if not text.strip():
+            if not raw.strip():
                 continue
             try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield n, f"line {n}: not JSON ({exc.msg})"
-                continue
-            yield n, record if isinstance(record, dict) else f"line {n}: not a JSON object"
+                yield n, parse_line(raw, n)
+            except ValueError as exc:
+                yield n, str(exc)
+
+
+def parse_line(raw: bytes, n: int) -> dict:
+    """The JSON object of line `n` of a JSONL file; ValueError saying, from "line N: ", why it cannot be read.
+
+    Any file may come from elsewhere: a byte-order mark before line 1 (Windows tools write one) is
+    skipped, and a line too deeply nested for the parser is one bad line, not the end of the file."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"line {n}: not UTF-8 text (byte {raw[exc.start]:#04x} at column {exc.start + 1})"
+        ) from None
+    if n == 1:
+        text = text.removeprefix("\ufeff")
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"line {n}: not JSON ({exc.msg})") from None
+    except (ValueError, RecursionError) as exc:  # an integer too long to convert; nesting past the stack
+        raise ValueError(f"line {n}: not readable JSON ({type(exc).__name__})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"line {n}: not a JSON object")
+    return record
+
+
+def json_text(record, **options) -> str:
+    """`json.dumps` that keeps non-ASCII text readable, escaping it (\\u00e9) only when the text cannot be
+    written as UTF-8: a lone surrogate ("\\ud800" in a server's JSON reply) is valid JSON but no UTF-8."""
+    text = json.dumps(record, ensure_ascii=False, **options)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(record, **options)
+    return text
 
 
 def score_file(path: Path, out: Path | None, protocol: str = "strict", workers: int | None = None) -> Summary:
@@ -140,6 +172,9 @@ def score_file(path: Path, out: Path | None, protocol: str = "strict", workers: 
     size = max(1, min(CHUNK, -(-len(lines) // (4 * workers))))  # several chunks per worker, at most CHUNK
     chunks = [lines[i : i + size] for i in range(0, len(lines), size)]
     summary = Summary(protocol)
+    if out and not lines:  # nothing scored: no empty (or old) scored file left to look like a result
+        out.unlink(missing_ok=True)
+        out = None
     sink = open(out, "w", encoding="utf-8") if out else None  # noqa: SIM115 - closed below
     try:
         with tqdm(total=len(lines), desc=f"scoring ({protocol})", unit="resp") as bar:
@@ -147,7 +182,7 @@ def score_file(path: Path, out: Path | None, protocol: str = "strict", workers: 
                 for record in records:
                     summary.add(record)
                     if sink:
-                        sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+                        sink.write(json_text(record) + "\n")
                 bar.update(len(records))
     finally:
         if sink:
@@ -159,5 +194,5 @@ def _map(chunks: list, protocol: str, workers: int) -> Iterator[list[dict]]:
     if workers <= 1:
         yield from (_score_chunk(chunk, protocol) for chunk in chunks)
         return
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, initializer=guard.exit_with_parent, initargs=(os.getpid(),)) as pool:
         yield from pool.map(_score_chunk, chunks, [protocol] * len(chunks))
