@@ -164,3 +164,19 @@ def test_a_missing_gold_is_an_error_in_every_adapter():
 def test_a_message_with_null_content_is_a_type_error_not_the_answer_none():
     with pytest.raises(TypeError, match="content"):
         trl_reward()([[{"role": "assistant", "content": None}]], answer=["None"])
+
+
+def test_a_lone_surrogate_in_an_id_and_a_response_still_gives_a_report(tmp_path, capsys):
+    """Ids and responses are data: a lone surrogate in them must not stop report.md or results.csv."""
+    from vgpo_eval.cli import main
+    from vgpo_eval.run import write_jsonl
+    from vgpo_eval.types import Response
+
+    item = Sample(id="counting/\ud800", task="counting", question="q", answer="3")
+    failed = Sample(id="counting/\udfff", task="counting", question="q", answer="3")
+    write_jsonl(tmp_path / "counting.samples.jsonl", [item.to_dict(), failed.to_dict()])
+    responses = [Response(item.id, "\ud800 \\boxed{3}"), Response(failed.id, "", error="boom \udc80")]
+    write_jsonl(tmp_path / "counting.responses.jsonl", [r.to_dict() for r in responses])
+    assert main(["score", "--run", str(tmp_path), "--protocol", "strict"]) == 1  # a failed item: exit 1
+    assert "counting/\\udfff" in (tmp_path / "report.md").read_text(encoding="utf-8")  # listed, escaped
+    assert (tmp_path / "results.csv").exists()

@@ -185,7 +185,7 @@ def report(run_dir: Path, protocols: list[str], workers: int | None, retry: str 
         fresh = {p: score_run(run_dir, p, workers) for p in protocols}
         every = {p: fresh.get(p) or _saved(run_dir, p) for p in PROTOCOLS}  # each saved report read once
         reports = [report for report in every.values() if report]
-        (run_dir / "report.md").write_text(markdown(reports), encoding="utf-8")
+        (run_dir / "report.md").write_text(markdown(reports), encoding="utf-8", errors="backslashreplace")
         write_results_csv(run_dir, reports)
     except RunFolderError as exc:
         return _error(str(exc))

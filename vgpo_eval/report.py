@@ -155,7 +155,7 @@ def write_results_csv(run_dir: Path, reports: list[dict]) -> Path:
              "top_p": decoding.get("top_p"), "samples": decoding.get("samples"),
              "max_new_tokens": decoding.get("max_new_tokens"), "checker": config.get("checker")}  # fmt: skip
     path = run_dir / "results.csv"
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with open(path, "w", newline="", encoding="utf-8", errors="backslashreplace") as f:  # ids are data
         writer = csv.DictWriter(f, CSV_FIELDS)
         writer.writeheader()
         for report in reports:
