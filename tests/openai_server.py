@@ -132,12 +132,7 @@ def _handler(model_dir: str, fail_first: int, delay: float, record: list | None,
             pass
 
         def reply(self, status: int, payload: dict) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            json_reply(self, payload, status)
 
         def error(self, status: int, message: str) -> None:
             self.reply(status, {"error": {"message": message, "type": "error", "code": status}})

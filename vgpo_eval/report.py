@@ -26,6 +26,7 @@ from vgpo_eval.run import (
     write_jsonl,
 )
 from vgpo_eval.score import _map
+from vgpo_eval.types import UNJUDGED
 from vgpo_tasks import SUITES, TASKS
 
 
@@ -105,9 +106,7 @@ def _summary(name: str, samples: list, responses: dict, scored: list[dict], load
     missing = sum(1 for s in samples if s.id not in answered)
     errors = sorted({r["id"] for r in scored if r.get("rule") == "generation_error"})
     # checks that could not judge: a CPU limit ("timeout:") or an exception inside the checker ("error:")
-    timeouts = [
-        f"{r['id']}#{r['index']}" for r in scored if str(r.get("rule", "")).startswith(("timeout:", "error:"))
-    ]
+    timeouts = [f"{r['id']}#{r['index']}" for r in scored if str(r.get("rule", "")).startswith(UNJUDGED)]
     return metrics | {
         "items": len(samples),
         "missing": missing,

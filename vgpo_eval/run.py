@@ -48,6 +48,11 @@ class RunFolderError(ValueError):
     names the file and says what to do."""
 
 
+def _cannot(verb: str, path: Path, exc: OSError) -> RunFolderError:
+    """The one line for a run file the OS would not let us read or write."""
+    return RunFolderError(f"cannot {verb} {path}: {exc.strerror or exc}")
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything a run depends on; saved as config.json."""
@@ -258,7 +263,7 @@ def _generate(backend, todo: list, decoding: Decoding, path: Path, label: str, p
     try:
         sink = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
-        raise RunFolderError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise _cannot("write", path, exc) from exc
     with sink, tqdm(total=total, desc=label, disable=not progress) as bar:
         for response in _chain(backend.generate(requests, decoding), failed):
             _append(sink, path, json_text(response.to_dict()) + "\n")  # any text a model sends can be written
@@ -275,7 +280,7 @@ def _append(sink, path: Path, line: str, sync: bool = False) -> None:
         if sync:
             os.fsync(sink.fileno())
     except OSError as exc:
-        raise RunFolderError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise _cannot("write", path, exc) from exc
 
 
 def _cut_unfinished_line(path: Path) -> None:
@@ -301,7 +306,7 @@ def _cut_unfinished_line(path: Path) -> None:
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise RunFolderError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise _cannot("write", path, exc) from exc
 
 
 def _last_line_start(f) -> int:
@@ -420,7 +425,7 @@ def scan_responses(path: Path) -> ResponsesFile:
     except FileNotFoundError:
         return found
     except OSError as exc:
-        raise RunFolderError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise _cannot("read", path, exc) from exc
     with f:
         for n, line in enumerate(f, 1):
             if not line.endswith(b"\n"):  # what follows it is not there yet: stop at this consistent prefix
@@ -482,7 +487,7 @@ def read_samples(path: Path) -> list[Sample]:
                 if line.strip():
                     samples.append(_sample(parse_line(line, n), n))
     except OSError as exc:
-        raise RunFolderError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise _cannot("read", path, exc) from exc
     except ValueError as exc:
         raise RunFolderError(
             f"{path} is damaged ({exc}): re-run the `run` command that made it to write it again"
@@ -507,7 +512,7 @@ def read_json(path: Path) -> dict | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise RunFolderError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise _cannot("read", path, exc) from exc
     except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, nested past the parser
         raise RunFolderError(f"{path} is damaged: not JSON ({str(exc)[:100]})") from None
     if not isinstance(data, dict):
@@ -529,4 +534,4 @@ def write_jsonl(path: Path, records: list[dict], indent: bool = False) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):  # the folder may not even let it be removed
             tmp.unlink()
-        raise RunFolderError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise _cannot("write", path, exc) from exc

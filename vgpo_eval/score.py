@@ -21,7 +21,7 @@ from pathlib import Path
 
 from vgpo_eval.checker import guard
 from vgpo_eval.checker.protocols import check
-from vgpo_eval.types import Sample
+from vgpo_eval.types import UNJUDGED, Sample
 
 REQUIRED = ("id", "response", "answer")
 CHUNK = 32
@@ -51,7 +51,7 @@ class Summary:
         self.scored += 1
         self.correct += bool(record["correct"])
         self.rules[record["rule"]] += 1
-        if record["rule"].startswith(("timeout:", "error:")):  # the check could not judge
+        if record["rule"].startswith(UNJUDGED):
             self.timeouts.append(str(record.get("id")))
 
     def render(self) -> str:

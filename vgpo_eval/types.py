@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ANSWER_TYPES = ("choice", "number", "expr", "text", "list")
+UNJUDGED = ("timeout:", "error:")  # rule prefixes of a check that could not judge (Verdict.failed)
 
 
 def _from_dict(cls, data: dict[str, Any]):
@@ -98,7 +99,7 @@ class Verdict:
     def failed(self) -> bool:
         """Whether the check could not judge the answer: a CPU limit ("timeout:...") or an exception
         inside the check ("error:..."); counted wrong, listed, and never a reward."""
-        return self.rule.startswith(("timeout:", "error:"))
+        return self.rule.startswith(UNJUDGED)
 
     @property
     def reward(self) -> float | None:

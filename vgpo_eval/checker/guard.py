@@ -111,7 +111,12 @@ def _direct(module: str, name: str, args: tuple):
     try:
         return getattr(importlib.import_module(module), name)(*args)
     except Exception as exc:  # noqa: BLE001 - as a helper reports them
-        raise GuardError(f"{type(exc).__name__}: {exc}"[:2000]) from None
+        raise GuardError(_described(exc)) from None
+
+
+def _described(exc: BaseException) -> str:
+    """An exception as a helper reports it to its caller (GuardError's message)."""
+    return f"{type(exc).__name__}: {exc}"[:2000]
 
 
 class _Helper:
@@ -297,9 +302,7 @@ def _serve(preload: list[str]) -> None:
             status, value = "timeout", None
         except BaseException as exc:  # noqa: BLE001 - everything goes back to the caller
             armed[0] = False
-            status, value = (
-                ("timeout", None) if fired[0] else ("error", f"{type(exc).__name__}: {exc}"[:2000])
-            )
+            status, value = ("timeout", None) if fired[0] else ("error", _described(exc))
         signal.setitimer(signal.ITIMER_PROF, 0)
         try:
             answer = json.dumps([status, time.process_time() - start, value])

@@ -189,8 +189,12 @@ def _validate(text: str, sample: Sample) -> None:
 
 
 def _judge(text: str, sample: Sample, protocol: str) -> Verdict:
-    if len(text) > INLINE_CHARS:
-        return _in_helper(text, sample, protocol)
+    return (
+        _in_helper(text, sample, protocol) if len(text) > INLINE_CHARS else _protected(text, sample, protocol)
+    )
+
+
+def _protected(text: str, sample: Sample, protocol: str) -> Verdict:
     try:
         return PROTOCOLS[protocol](text, sample)
     except Exception as exc:  # noqa: BLE001 - a response must never crash a report or a reward
@@ -212,8 +216,4 @@ def _in_helper(text: str, sample: Sample, protocol: str) -> Verdict:
 
 def judged(text: str, fields: dict, protocol: str) -> dict:
     """A whole check as a guard helper runs it (`check` sends long responses here)."""
-    sample = Sample(question="", **fields)
-    try:
-        return PROTOCOLS[protocol](text, sample).to_dict()
-    except Exception as exc:  # noqa: BLE001 - as in `_judge`
-        return Verdict(False, None, f"error:{type(exc).__name__}").to_dict()
+    return _protected(text, Sample(question="", **fields), protocol).to_dict()

@@ -72,6 +72,7 @@ def safe_code(code: str, local_dict: dict, global_dict: dict) -> None:
         tree = ast.parse(code, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise UnsafeExpression(f"not an expression: {exc}") from None
+    strings, allowed = set(), set()  # string constants; those that are a constructor's one argument
     for node in ast.walk(tree):
         if not isinstance(node, _NODES):
             raise UnsafeExpression(f"{type(node).__name__} is not mathematics")
@@ -79,16 +80,13 @@ def safe_code(code: str, local_dict: dict, global_dict: dict) -> None:
             raise UnsafeExpression(f"{node.id!r} is not a mathematical name")
         if isinstance(node, ast.Call):
             _check_call(node)
-        elif isinstance(node, ast.Constant) and not isinstance(
-            node.value, (int, float, complex, str, type(None))
-        ):
-            raise UnsafeExpression(f"{type(node.value).__name__} constant")
-    strings = {id(n) for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
-    allowed = {
-        id(n.args[0])
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in STRING_CONSTRUCTORS
-    }
+            if node.func.id in STRING_CONSTRUCTORS:
+                allowed.add(id(node.args[0]))
+        elif isinstance(node, ast.Constant):
+            if isinstance(node.value, str):
+                strings.add(id(node))
+            elif not isinstance(node.value, (int, float, complex, type(None))):
+                raise UnsafeExpression(f"{type(node.value).__name__} constant")
     if strings - allowed:
         raise UnsafeExpression("a string outside a number or symbol constructor")
 
