@@ -64,23 +64,59 @@ def test_two_steps_hand_token_advantages_to_the_loss(tiny_model_dir, dataset, tm
     assert trainer.state.global_step == 2
 
 
-def test_online_filter_drops_groups_without_signal(tiny_model_dir, dataset, tmp_path):
-    def always_right(completions, **columns):
-        return [1.0] * len(completions)
+def always_right(completions, **columns):
+    return [1.0] * len(completions)
 
-    trainer = _trainer(tiny_model_dir, dataset, tmp_path / "out", always_right, max_refill_rounds=1)
+
+def test_online_filter_drops_groups_without_signal(tiny_model_dir, dataset, tmp_path):
+    trainer = _trainer(tiny_model_dir, dataset, tmp_path / "out", always_right, refill=False)
     trainer.train()
     filtered = [e["vgpo/filtered_groups"] for e in trainer.state.log_history if "vgpo/filtered_groups" in e]
     assert filtered and all(n > 0 for n in filtered)
+
+
+@pytest.mark.parametrize("cap", [-1, 3])
+def test_a_round_that_keeps_no_group_stops_the_run_naming_the_reward(tiny_model_dir, dataset, tmp_path, cap):
+    """A reward that is always 1 would make dynamic sampling generate forever (no cap, the default): the
+    first round that keeps nothing stops the run, as the reference does, whatever the cap."""
+    from vgpo_train.trainer import RefillError
+
+    trainer = _trainer(tiny_model_dir, dataset, tmp_path / "out", always_right, max_refill_rounds=cap)
+    with pytest.raises(RefillError) as error:
+        trainer.train()
+    message = str(error.value)
+    assert "generation round 1 kept no group on any process" in message, message
+    assert "0 had every rollout wrong" in message and "2 every rollout right" in message, message
+    assert "with the reward always_right" in message and "--reward-protocol" in message, message
+    assert trainer.state.global_step == 0
+
+
+def test_the_cli_stops_with_one_line_when_no_group_is_kept(tiny_model_dir, tmp_path, monkeypatch, capsys):
+    """A random model never answers right: with the `strict` reward every reward is 0. One line, exit 1."""
+    from vgpo_train.__main__ import main
+
+    monkeypatch.setenv("VGPO_CACHE", str(tmp_path / "cache"))
+    data = synthetic.write(tmp_path / "data", ["virl39k"], n=2)
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in SMALL.items()]
+    code = main(["--model", str(tiny_model_dir), "--train-data", "virl39k", "--source", "local", "--data-dir",
+                 str(data), "--output-dir", str(tmp_path / "out"), "--max-steps", "1", "--eval-data", "none",
+                 "--reward-protocol", "strict", *flags])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1, err
+    line = [x for x in err.splitlines() if x.startswith("vgpo-train: error:")]
+    assert len(line) == 1 and "2 had every rollout wrong" in line[0] and "strict_accuracy" in line[0], err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out" / "final").exists()
 
 
 @pytest.mark.parametrize("refill", [True, False])
 def test_dynamic_sampling_refills_the_batch_with_groups_that_carry_a_signal(
     tiny_model_dir, dataset, tmp_path, monkeypatch, refill
 ):
-    """Half the prompts always get reward 1 (their groups are filtered). With refill, more prompts are
+    """One prompt of the four always gets reward 1 (its group is filtered). With refill, more prompts are
     drawn until each update holds full groups with a signal: no row of the loss is masked out, and
-    the filtered rows never reach the forward/backward. Without it, filtered rows are masked (control)."""
+    the filtered rows never reach the forward/backward. Without it, filtered rows are masked (control).
+    (One, not half: a round that drew only such prompts would keep nothing, which stops the run.)"""
     seen = []
     original = VGPOTrainer._compute_loss
 
@@ -89,7 +125,7 @@ def test_dynamic_sampling_refills_the_batch_with_groups_that_carry_a_signal(
         return original(self, model, inputs)
 
     monkeypatch.setattr(VGPOTrainer, "_compute_loss", spy)
-    constant = set(sorted(dataset["id"])[:2])  # these prompts' groups never carry a signal
+    constant = set(sorted(dataset["id"])[:1])  # this prompt's groups never carry a signal
 
     def reward(completions, id, **columns):
         return [1.0 if key in constant else float(i % 2) for i, key in enumerate(id)]
@@ -129,7 +165,7 @@ def test_cli_saves_the_resolved_config(tiny_model_dir, tmp_path, monkeypatch, ca
         "2",
     ]
     code = main(["--model", str(tiny_model_dir), "--train-data", "virl39k", "--source", "local",
-                 "--data-dir", str(data), "--output-dir", str(out), "--max-steps", "1", "--no-gate", "--max-refill-rounds", "1", *flags])  # fmt: skip
+                 "--data-dir", str(data), "--output-dir", str(out), "--max-steps", "1", "--no-gate", "--no-refill", *flags])  # fmt: skip
     assert code == 0 and ended
     saved = json.loads((out / "vgpo_config.json").read_text())
     assert saved["gate"] is False and saved["intra"] is True and saved["beta"] == 0.3
@@ -240,8 +276,8 @@ def test_rows_without_an_id_are_rejected_by_name():
     from vgpo_train.trainer import VGPOTrainer
 
     with pytest.raises(ValueError, match="training row 1 has no 'id'"):
-        VGPOTrainer._group_ids(types.SimpleNamespace(), ["a", None], 2)
-    ids = VGPOTrainer._group_ids(types.SimpleNamespace(), ["a", "b", "a"], 3)
+        VGPOTrainer._group_ids(types.SimpleNamespace(), ["a", None], 2, torch.device("cpu"))
+    ids = VGPOTrainer._group_ids(types.SimpleNamespace(), ["a", "b", "a"], 3, torch.device("cpu"))
     assert torch.equal(ids, torch.tensor([0, 1, 0]))
 
 
@@ -337,14 +373,34 @@ def test_advantages_given_to_the_loss_equal_an_independent_recomputation(
 
 
 def test_the_demo_trains_with_a_constant_learning_rate(tmp_path, capsys):
+    """The demo trains with VGPO's weights at work (multi-token answers: psi and alpha move away from 1),
+    prints one short line per step and ends on the closing line (TRL's per-step dictionaries are not printed),
+    and leaves the libraries' progress bars as it found them."""
+    import re
+
+    from transformers.utils import logging as transformers_logging
+
     from vgpo_train.__main__ import main
 
+    bars = transformers_logging.is_progress_bar_enabled()
     assert main(["demo", "--out", str(tmp_path / "demo"), "--steps", "2"]) == 0
+    assert transformers_logging.is_progress_bar_enabled() == bars
     history = json.loads((tmp_path / "demo" / "train" / "trainer_state.json").read_text())["log_history"]
     steps = [e for e in history if "grad_norm" in e]
     assert len(steps) == 2 and {e["learning_rate"] for e in steps} == {5e-3}  # constant, no warm-up
     assert all(e["grad_norm"] > 0 for e in steps)
-    assert "the weights changed: 2 of 2 steps" in capsys.readouterr().out
+    assert {e["completions/mean_length"] for e in steps} == {4}
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(":")[0] for line in lines if line.startswith("step ")] == ["step 1/2", "step 2/2"]
+    assert not any("'loss'" in line or "grad_norm" in line for line in lines)  # no TRL log dictionaries
+    closing = lines[-1]
+    assert closing.startswith("the weights changed: 2 of 2 steps"), closing
+    found = re.search(r"psi in \[([\d.]+), ([\d.]+)\], alpha in \[([\d.]+), ([\d.]+)\]", closing)
+    assert found, closing
+    psi_low, psi_high, alpha_low, alpha_high = map(float, found.groups())
+    assert psi_low < 0.95 and psi_high > 1.05, closing  # tokens reweighted within a rollout
+    assert alpha_low >= 0.9 and alpha_high > 1.05, closing  # rollouts reweighted within a group (clip 0.9)
+    assert "VGPO's reweighting at work" in closing
 
 
 def test_the_demo_says_why_nothing_changed():
@@ -726,7 +782,7 @@ def test_the_paper_run_through_the_hub_records_the_data_commit(tiny_model_dir, t
     out = tmp_path / "out"
     flags = [f"--{k.replace('_', '-')}={v}" for k, v in SMALL.items()]
     code = main(["--model", str(tiny_model_dir), "--output-dir", str(out), "--max-steps", "1", "--eval-steps", "1",
-                 "--eval-limit", "2", "--max-refill-rounds", "1", *flags])  # fmt: skip
+                 "--eval-limit", "2", "--no-refill", *flags])  # fmt: skip
     assert code == 0, capsys.readouterr().err
     data = json.loads((out / "vgpo_config.json").read_text())["run"]["data"]
     assert data["source"] == "papo" and data["dataset"]["dataset"] == "PAPOGalaxy/PAPO_ViRL39K_train"

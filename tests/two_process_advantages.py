@@ -48,7 +48,7 @@ def main() -> None:
         vgpo=VGPOConfig(online_filter=False), model=types.SimpleNamespace(training=True),
         _metrics={"train": defaultdict(list), "eval": defaultdict(list)},
     )  # fmt: skip
-    fake._group_ids = lambda inputs, total: VGPOTrainer._group_ids(fake, inputs, total)
+    fake._group_ids = lambda inputs, total, device: VGPOTrainer._group_ids(fake, inputs, total, device)
     fake._online_filter = lambda r, g: VGPOTrainer._online_filter(fake, r, g)
     fake._log_stats = lambda stats, kept, groups: VGPOTrainer._log_stats(fake, stats, kept, groups)
     fake._table_advantages = lambda values: None

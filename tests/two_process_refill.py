@@ -1,6 +1,8 @@
 """Run under `torch.distributed.run --nproc_per_node 2`: VGPOTrainer with dynamic sampling on two CPU
-processes (gloo). Half the prompts always get reward 1 (their groups are filtered), so processes refill
-in rounds; every update must still hold full groups with a signal on both processes.
+processes (gloo). One prompt of the six always gets reward 1 (its group is filtered), so a process
+that draws it refills in rounds, in lock-step with the other; every update must still hold full groups
+with a signal on both processes. (One, not half: a round where every process drew such a prompt keeps
+nothing, which stops the run.)
 
     python -m torch.distributed.run --nproc_per_node 2 tests/two_process_refill.py MODEL DATA OUT
 Process 0 writes OUT/result.json: the rows the loss saw on every process and the logged refill stats;
@@ -23,7 +25,7 @@ from vgpo_train.trainer import VGPOTrainer, grpo_args
 def main() -> None:
     model, data, out = sys.argv[1], sys.argv[2], Path(sys.argv[3])
     rows, _ = training_dataset("virl39k", "local", data, min_pixels=3136, max_pixels=12544)
-    constant = set(sorted(rows["id"])[: len(rows) // 2])
+    constant = set(sorted(rows["id"])[:1])
 
     def reward(completions, id, **columns):
         return [1.0 if key in constant else float(i % 2) for i, key in enumerate(id)]

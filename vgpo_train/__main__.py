@@ -1,8 +1,9 @@
 """`python -m vgpo_train`: train a vision-language model with VGPO on TRL's GRPOTrainer.
 
-    python -m vgpo_train demo --out runs/vgpo-demo          # offline, CPU, a minute: a few steps that train
+    python -m vgpo_train demo --out runs/vgpo-demo          # offline, CPU, seconds: VGPO steps that train
     python -m vgpo_train --model Qwen/Qwen2.5-VL-7B-Instruct --train-data virl39k --output-dir runs/vgpo-7b
-    accelerate launch --config_file vgpo_train/zero3.yaml -m vgpo_train --model ... --use-vllm   # 8 GPUs
+    accelerate launch --config_file vgpo_train/zero3.yaml -m vgpo_train --model ... --use-vllm \\
+        --vllm-gpu-memory-utilization 0.5 --vllm-enable-sleep-mode        # 8 GPUs: pip install -e ".[train-vllm]"
 
 Defaults are the paper's (vgpo_train.config); --no-intra --no-inter --no-compensation --no-gate
 switch the four parts off (all four off = GRPO).
@@ -11,6 +12,7 @@ switch the four parts off (all four off = GRPO).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -36,9 +38,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--max-steps", type=int, default=-1, help="stop after this many optimiser steps")
     parser.add_argument(
-        "--use-vllm", action="store_true", help="generate rollouts with vLLM (TRL's colocate mode)"
-    )
-    parser.add_argument(
         "--resume", action="store_true", help="resume from the last checkpoint in --output-dir"
     )
     parser.add_argument(
@@ -49,9 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--save-steps", type=int, default=50, help="checkpoint every this many steps (default 50)"
     )
-    parser.add_argument(
-        "--save-total-limit", type=int, help="keep at most this many checkpoints (default: all)"
-    )
+    parser.add_argument("--save-total-limit", type=int, default=1,
+                        help="keep the latest this many checkpoints; 0 keeps all. Default 1, as the reference run: "
+                             "a 7B checkpoint with its optimiser state is about 115 GB (docs/trainer.md)")  # fmt: skip
     parser.add_argument("--eval-data", default="mmk12",
                         help="validation task, scored by the reward checker (default: mmk12, as the paper); none: no validation")  # fmt: skip
     parser.add_argument(
@@ -74,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     from vgpo_eval.task import DataError
     from vgpo_tasks import TASKS
     from vgpo_train.data import drop_overlong, training_dataset
-    from vgpo_train.trainer import VGPOTrainer, grpo_args
+    from vgpo_train.trainer import RefillError, VGPOTrainer, grpo_args
 
     state = PartialState()
     origin: dict = {}  # where the training rows came from, and the hub commit they resolved to
@@ -86,6 +85,14 @@ def main(argv: list[str] | None = None) -> int:
             )
         if args.eval_steps < 1:
             raise ValueError(f"--eval-steps {args.eval_steps}: must be at least 1")
+        extra = {"max_steps": args.max_steps, "save_steps": args.save_steps,
+                 "save_total_limit": args.save_total_limit or None, "report_to": args.report_to.split(",")}  # fmt: skip
+        if validate:
+            extra |= {"eval_strategy": "steps", "eval_steps": args.eval_steps, "num_generations_eval": 1}
+        trl_args = grpo_args(config, str(args.output_dir), state.num_processes, **extra)
+        if config.use_vllm and importlib.util.find_spec("vllm") is None:
+            raise ValueError("--use-vllm: vLLM is not installed here; the training line installs it: "
+                             "pip install -e \".[train-vllm]\"")  # fmt: skip
         wanted = [TASKS[name] for name in {args.train_data, args.eval_data} if name in TASKS]
         if wanted:
             hub.require(args.model, wanted, args.source)
@@ -107,13 +114,6 @@ def main(argv: list[str] | None = None) -> int:
         if overlong and state.is_main_process:
             print(f"{overlong} prompt(s) longer than --max-prompt-length {config.max_prompt_length} tokens "
                   "(image tokens included) left out, as the reference run does", file=sys.stderr)  # fmt: skip
-        extra = {"max_steps": args.max_steps, "use_vllm": args.use_vllm, "save_steps": args.save_steps,
-                 "save_total_limit": args.save_total_limit, "report_to": args.report_to.split(",")}  # fmt: skip
-        if validate:
-            extra |= {"eval_strategy": "steps", "eval_steps": args.eval_steps, "num_generations_eval": 1}
-        if args.use_vllm:
-            extra["vllm_mode"] = "colocate"
-        trl_args = grpo_args(config, str(args.output_dir), state.num_processes, **extra)
         if len(dataset) < config.rollout_batch:
             raise ValueError(
                 f"the training data has {len(dataset)} prompts, fewer than one rollout batch "
@@ -139,7 +139,17 @@ def main(argv: list[str] | None = None) -> int:
         model=args.model, reward_funcs=[trl_reward(config.reward_protocol, workers=args.reward_workers)], args=trl_args,
         train_dataset=dataset, eval_dataset=evaluation, vgpo=config,
     )  # fmt: skip
-    trainer.train(resume_from_checkpoint=True if args.resume else None)
+    try:
+        trainer.train(resume_from_checkpoint=True if args.resume else None)
+    except RefillError as exc:  # raised on every process at the same round: they all stop here
+        if state.is_main_process:
+            from tqdm import tqdm
+
+            tqdm.write(
+                f"vgpo-train: error: {exc}", file=sys.stderr
+            )  # on its own line, below the progress bar
+        trainer.close()
+        return 1
     trainer.save_model(str(args.output_dir / "final"))
     trainer.save_state()  # trainer_state.json: every logged step, eval_reward included
     if state.is_main_process:

@@ -188,8 +188,8 @@ def scoped_normalise(
 ) -> torch.Tensor:
     """Step 4 over the configured scope (`config.focus_scope`): "rollout" (default) min-max normalises over
     the whole batch given; "update" over each run of `config.global_batch` consecutive groups (groups in
-    order of their ids), the size of one optimiser update, as the reference normalises per update
-    mini-batch. scores, measured (B, T), group_ids (B,) -> (B, T)."""
+    order of their ids), the size of one optimiser update. The reference's own scope is smaller: a dynamic
+    micro-batch on one GPU (docs/trainer.md). scores, measured (B, T), group_ids (B,) -> (B, T)."""
     scope = getattr(config, "focus_scope", "rollout")
     if scope == "rollout":
         return normalise(scores, measured)  # (B, T)

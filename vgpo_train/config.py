@@ -39,7 +39,8 @@ class VGPOConfig:
     focus_scope: str = _f(
         "rollout",
         "what the focus min-max (step 4) runs over: rollout (the whole rollout batch) or update "
-        "(each run of --global-batch groups, the reference's per-update scope)",
+        "(each run of --global-batch groups); the reference's scope is smaller, a dynamic micro-batch on "
+        "one GPU (docs/trainer.md)",
     )
     # policy loss (PPO clip, asymmetric, dual clip, token-mean, no KL)
     epsilon_low: float = _f(0.2, "PPO clip, lower side")
@@ -65,7 +66,9 @@ class VGPOConfig:
     top_p: float = _f(0.99, "rollout top-p")
     rollout_batch: int = _f(512, "prompts per rollout (generation) step, all processes together")
     global_batch: int = _f(128, "prompts per optimiser update, all processes together")
-    per_device_batch: int = _f(8, "completions per device per forward/backward micro-batch")
+    per_device_batch: int = _f(
+        4, "completions per device per forward/backward micro-batch (the reference's update micro-batch)"
+    )
     max_prompt_length: int = _f(4096, "prompt tokens, image tokens included")
     max_completion_length: int = _f(2048, "response tokens")
     min_pixels: int = _f(262_144, "images are resized into [min_pixels, max_pixels]")
@@ -84,12 +87,37 @@ class VGPOConfig:
     max_refill_rounds: int = _f(
         -1, "extra generation rounds a rollout step may make to refill; -1: no cap (the reference run)"
     )
+    # rollout engine (TRL's vLLM integration): sizes, not hyper-parameters; the README's 8-GPU command sets them
+    use_vllm: bool = _f(
+        False, "generate rollouts with vLLM (pip install -e '.[train-vllm]'), not transformers"
+    )
+    vllm_mode: str = _f(
+        "colocate",
+        "colocate: a vLLM engine inside every training process, sharing its GPU; server: a separate "
+        "`trl vllm-serve` on other GPUs, at --vllm-server-url",
+    )
+    vllm_gpu_memory_utilization: float = _f(
+        0.3, "fraction of each GPU's memory the colocated vLLM engine takes (weights + KV cache)"
+    )
+    vllm_tensor_parallel_size: int = _f(1, "GPUs one colocated vLLM engine spans (must divide the processes)")
+    vllm_max_model_length: int = _f(
+        0, "vLLM's context length; 0: --max-prompt-length + --max-completion-length"
+    )
+    vllm_enable_sleep_mode: bool = _f(
+        False, "colocate: free vLLM's weights and KV cache during the update (more memory, slower step)"
+    )
+    vllm_server_url: str = _f("", "server mode: the `trl vllm-serve` URL (default: http://0.0.0.0:8000)")
     reward_protocol: str = _f("papo", "checker used as the reward: papo (the paper's), strict or paper")
     prompt: str = _f("train", "prompt suffix: train (the paper's training prompt) or lookback")
     seed: int = _f(42, "random seed")
 
+    def rollout_max_length(self) -> int:
+        """The rollout engine's context length: the flag, or a prompt and a response at their limits."""
+        return self.vllm_max_model_length or self.max_prompt_length + self.max_completion_length
+
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Every field, the rollout context length resolved (what the run used)."""
+        return dataclasses.asdict(self) | {"vllm_max_model_length": self.rollout_max_length()}
 
     def save(self, out_dir: str | Path, run: dict[str, Any] | None = None) -> Path:
         """`vgpo_config.json`: every field, plus `run` (model, its revision, the data and its revision)."""
@@ -106,6 +134,7 @@ CHOICES = {
     "compensation_mode": ("linear", "exponential", "step"),
     "reward_protocol": ("papo", "strict", "paper"),
     "prompt": ("train", "lookback"),
+    "vllm_mode": ("colocate", "server"),
 }
 
 

@@ -57,6 +57,8 @@ def grpo_args(config: VGPOConfig, output_dir: str, world_size: int = 1, **overri
             f"dynamic sampling refills whole groups per process: --rollout-batch {config.rollout_batch} must be a "
             f"multiple of the {world_size} processes (or pass --no-refill)"
         )
+    if config.use_vllm:
+        _check_rollout_engine(config, world_size)
     cuda = torch.cuda.is_available()
     args = {
         "output_dir": output_dir,
@@ -78,6 +80,7 @@ def grpo_args(config: VGPOConfig, output_dir: str, world_size: int = 1, **overri
         "epsilon_high": config.epsilon_high,
         "delta": config.dual_clip,
         "vllm_importance_sampling_correction": config.importance_sampling,
+        **vllm_args(config),
         "loss_type": "dapo",
         "num_iterations": 1,
         "seed": config.seed,
@@ -92,9 +95,49 @@ def grpo_args(config: VGPOConfig, output_dir: str, world_size: int = 1, **overri
     return GRPOConfig(**(args | overrides))
 
 
+def _check_rollout_engine(config: VGPOConfig, world_size: int) -> None:
+    """The vllm_* flags, checked before anything loads (each error names its flag)."""
+    tp, fraction, length = (config.vllm_tensor_parallel_size, config.vllm_gpu_memory_utilization,
+                            config.vllm_max_model_length)  # fmt: skip
+    if not 0 < fraction <= 1:
+        raise ValueError(
+            f"--vllm-gpu-memory-utilization {fraction}: a fraction of the GPU's memory, in (0, 1]"
+        )
+    if tp < 1 or (config.vllm_mode == "colocate" and world_size % tp):
+        raise ValueError(f"--vllm-tensor-parallel-size {tp}: must divide the {world_size} training processes "
+                         "(each colocated engine spans that many of them)")  # fmt: skip
+    if length and length < config.max_prompt_length + config.max_completion_length:
+        raise ValueError(f"--vllm-max-model-length {length}: shorter than --max-prompt-length + "
+                         f"--max-completion-length ({config.max_prompt_length + config.max_completion_length}); "
+                         "long prompts would fail in vLLM")  # fmt: skip
+    if config.vllm_server_url and config.vllm_mode != "server":
+        raise ValueError("--vllm-server-url is for --vllm-mode server")
+
+
+def vllm_args(config: VGPOConfig) -> dict[str, Any]:
+    """TRL's rollout-engine settings from the config's vllm_* fields (none without --use-vllm)."""
+    if not config.use_vllm:
+        return {"use_vllm": False}
+    args = {
+        "use_vllm": True,
+        "vllm_mode": config.vllm_mode,
+        "vllm_gpu_memory_utilization": config.vllm_gpu_memory_utilization,
+        "vllm_tensor_parallel_size": config.vllm_tensor_parallel_size,
+        "vllm_max_model_length": config.rollout_max_length(),
+        "vllm_enable_sleep_mode": config.vllm_enable_sleep_mode,
+    }
+    if config.vllm_server_url:
+        args["vllm_server_base_url"] = config.vllm_server_url
+    return args
+
+
 # the model inputs besides ids and mask that TRL's own forward passes (the focus forward must match it)
 MULTIMODAL_KEYS = ("pixel_values", "image_grid_thw", "num_images", "pixel_attention_mask", "image_sizes",
                    "token_type_ids", "mm_token_type_ids")  # fmt: skip
+
+
+class RefillError(RuntimeError):
+    """Dynamic sampling cannot fill the rollout batch: a generation round kept no group with a signal."""
 
 
 class VGPOTrainer(GRPOTrainer):
@@ -232,8 +275,10 @@ class VGPOTrainer(GRPOTrainer):
             all_rewards = acc.gather(rewards)  # (B_all,)
             tables.append(self._table_rows(all_rewards.numel()))  # the rows TRL just logged for this round
             keys = [f"{rounds}/{x.get('id')}" if x.get("id") is not None else None for x in batch]
-            group_ids = self._group_ids(keys, all_rewards.numel())  # (B_all,)
+            group_ids = self._group_ids(keys, all_rewards.numel(), all_rewards.device)  # (B_all,)
             kept = self._online_filter(all_rewards, group_ids)  # (B_all,)
+            if not bool(kept.any()):  # the same verdict on every process: they all stop here together
+                raise RefillError(self._nothing_kept(rounds, all_rewards, group_ids))
             filtered += torch.unique(group_ids[kept == 0]).numel()
             start = acc.process_index * len(batch)
             local = kept[start : start + len(batch)].bool().cpu()  # (B,) whole groups
@@ -245,7 +290,7 @@ class VGPOTrainer(GRPOTrainer):
             cap = self.vgpo.max_refill_rounds
             if short == 0 or (cap >= 0 and rounds > cap):
                 break
-            if acc.is_main_process and rounds in (5, 10, 20, 50, 100, 200, 500):
+            if acc.is_main_process and (rounds in (5, 10, 20, 50) or rounds % 100 == 0):
                 print(
                     f"vgpo: refill round {rounds}: {short} group(s) still missing on some process", flush=True
                 )
@@ -312,7 +357,7 @@ class VGPOTrainer(GRPOTrainer):
         ).bool()  # (B_all, T_max) as ints: gloo cannot gather bools
         all_images = acc.gather(has_image).bool()  # (B_all,)
         all_rewards = acc.gather(rewards)  # (B_all,)
-        group_ids = self._group_ids(keys, all_mask.size(0)).to(all_mask.device)  # (B_all,)
+        group_ids = self._group_ids(keys, all_mask.size(0), all_rewards.device)  # (B_all,)
         advantages, stats = token_advantages_from_scores(
             all_scores, all_mask, all_images, all_rewards, group_ids, self.vgpo
         )
@@ -367,9 +412,9 @@ class VGPOTrainer(GRPOTrainer):
         for i, value in enumerate(values, start=len(column) - len(values)):
             column[i] = value
 
-    def _group_ids(self, keys: list, total: int) -> torch.Tensor:
+    def _group_ids(self, keys: list, total: int, device: torch.device) -> torch.Tensor:
         """Group index of every row of the gathered batch from each process's keys (the dataset's `id`,
-        required)."""
+        required), on `device` (the rewards')."""
         from accelerate.utils import gather_object
 
         keys = gather_object(list(keys))
@@ -380,7 +425,21 @@ class VGPOTrainer(GRPOTrainer):
                 "so every training row needs one (a string unique per prompt)"
             )
         index = {key: i for i, key in enumerate(dict.fromkeys(map(str, keys)))}  # the same on every process
-        return torch.tensor([index[str(key)] for key in keys])  # (B_all,)
+        return torch.tensor([index[str(key)] for key in keys]).to(device)  # (B_all,)
+
+    def _nothing_kept(self, rounds: int, rewards: torch.Tensor, group_ids: torch.Tensor) -> str:
+        """Why a generation round kept no group, for the error that stops the run."""
+        index, groups = group_index(group_ids)  # (B_all,)
+        mean = group_mean(rewards.float(), index, groups)  # (G,)
+        low, high = int((mean <= self.vgpo.filter_low).sum()), int((mean >= self.vgpo.filter_high).sum())
+        names = ", ".join(getattr(self, "reward_func_names", [])) or "?"
+        return (
+            f"dynamic sampling: generation round {rounds + 1} kept no group on any process: of its {groups} "
+            f"groups, {low} had every rollout wrong (mean reward <= {self.vgpo.filter_low}) and {high} every "
+            f"rollout right (>= {self.vgpo.filter_high}), with the reward {names}. A reward that is always 0 "
+            "or always 1 is the likely cause: check the reward, its protocol (--reward-protocol) and the "
+            "data's answers. The reference run stops here too; --no-refill keeps such groups, masked out"
+        )
 
     def _online_filter(self, rewards: torch.Tensor, group_ids: torch.Tensor) -> torch.Tensor:
         """1.0 for rows whose group's mean accuracy is strictly inside (filter_low, filter_high), else 0.0
