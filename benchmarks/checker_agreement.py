@@ -12,10 +12,13 @@ Prints, per file and protocol, agreement, false positives and false negatives, t
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from _cases import LABELLED, load_cases
 
+from vgpo_eval.checker.choices import gold_letters
+from vgpo_eval.checker.extract import committed_boxes
 from vgpo_eval.checker.protocols import PROTOCOLS, check
 
 
@@ -43,9 +46,11 @@ def _report(path: str, protocol: str, by_rule: bool, quiet: bool, name_width: in
     cases = [
         (row | {"label": row.get("label", row.get("official_correct"))}, s) for row, s in load_cases(path)
     ]
-    wrong, tallies = [], {}
+    wrong, tallies, several = [], {}, []
     for row, sample in cases:
         verdict = check(row["response"], sample, protocol)
+        if by_rule and verdict.correct and _several_answers(row["response"], sample):
+            several.append(row.get("id"))
         tally = tallies.setdefault(verdict.rule, [0, 0, 0])  # cases, agreeing, false positives
         tally[0] += 1
         tally[1] += verdict.correct == row["label"]
@@ -59,6 +64,8 @@ def _report(path: str, protocol: str, by_rule: bool, quiet: bool, name_width: in
             print(
                 f"    {rule:<28} {count:5d} cases  {100 * agree / count:5.1f}% agree  {rule_fp:3d} false positives"
             )
+        print(f"    accepted with more than one distinct final answer: {len(several)} (target 0)"
+              + (f": {', '.join(map(str, several[:10]))}" if several else ""))  # fmt: skip
     if not quiet:
         for row, sample, verdict in wrong:
             print(
@@ -66,6 +73,19 @@ def _report(path: str, protocol: str, by_rule: bool, quiet: bool, name_width: in
                 f"extracted={verdict.extracted!r} rule={verdict.rule} {'(contested)' if row.get('contested') else ''}"
             )
     return len(cases), len(wrong), fp
+
+
+def _several_answers(response: str, sample) -> bool:
+    """Whether a response stands by two or more different boxed answers (after what it took back, leaving
+    out working named as another quantity), a multi-select gold's letters aside: they are one selection."""
+    distinct = {content for _, _, content in committed_boxes(response)}
+    if len(distinct) < 2:
+        return False
+    letters = gold_letters(sample.answer, sample.choices)
+    return not (letters and len(letters) > 1 and all(_LETTER.fullmatch(c) for c in distinct))
+
+
+_LETTER = re.compile(r"\(?[A-J]\)?\.?")
 
 
 def _summary(name: str, protocol: str, n: int, wrong: int, fp: int, name_width: int) -> str:

@@ -71,3 +71,42 @@ def test_trl_reward_in_worker_processes_equals_in_process():
     serial = trl_reward("strict")(texts, answer=answers, choices=choices)
     assert trl_reward("strict", workers=2)(texts, answer=answers, choices=choices) == serial
     assert trl_reward("strict", workers=2)(["\\boxed{2}", "x"], answer=["2", None]) == [1.0, None]
+
+
+# Two different final answers: the last one is the gold, the earlier one another option or value. A policy
+# rewarded for these learns to box every option, so each adapter must give 0 (issue 20).
+HEDGES = [
+    ("<think>side view vs top view</think>From the side it is \\boxed{A}; from above it must be \\boxed{C}.", "C",
+     ["3", "4", "5", "6"]),
+    ("<think>two cases</think>If P is inside, \\boxed{B}. If P is outside, \\boxed{C}.", "C", ["3", "4", "5", "6"]),
+    ("<think>base?</think>With AB as base \\boxed{12}; with BC as base \\boxed{15}. Both are plausible.", "15", None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text, gold, choices", HEDGES)
+def test_two_different_final_answers_earn_nothing_under_trl(text, gold, choices):
+    func = trl_reward("strict")
+    assert func([text], answer=[gold], choices=[choices]) == [0.0]
+    assert func([[{"role": "assistant", "content": text}]], answer=[gold], choices=[choices]) == [0.0]
+
+
+@pytest.mark.parametrize("text, gold, choices", HEDGES)
+def test_two_different_final_answers_earn_nothing_under_verl(text, gold, choices):
+    assert compute_score("vgpo/test", text, gold, extra_info={"choices": choices}) == {
+        "score": 0.0,
+        "timed_out": False,
+    }
+
+
+@pytest.mark.parametrize("text, gold, choices", HEDGES)
+def test_two_different_final_answers_earn_nothing_under_easyr1(text, gold, choices):
+    inputs = [{"response": text, "ground_truth": gold, "choices": choices, "response_length": 9}]
+    assert (
+        easyr1_compute_score(inputs)[0]["accuracy"] == 0.0
+        and easyr1_compute_score(inputs)[0]["overall"] == 0.0
+    )
+
+
+@pytest.mark.parametrize("text, gold, choices", HEDGES)
+def test_two_different_final_answers_earn_nothing_from_reward(text, gold, choices):
+    assert reward(text, gold, choices=choices) == 0.0

@@ -664,6 +664,66 @@ PHRASING = [
     ("Reading it again:\n(C) 18\n(D) is the one", "D", NUMS, True),
 ]
 
+SEVERAL_ANSWERS = [  # RL-style responses with several boxes, benchmark templates, smaller forms (issue 20)
+    # two different options boxed for a one-option gold: a hedge, whichever comes last
+    (
+        "Seen from the left it looks like \\boxed{B}; seen from above it has to be \\boxed{D}. Either works.",
+        "D",
+        ABCD,
+        False,
+    ),
+    (
+        "Seen from the left it looks like \\boxed{B}; seen from above it has to be \\boxed{D}. Either works.",
+        "B",
+        ABCD,
+        False,
+    ),
+    ("When P is inside the circle we get \\boxed{A}. When P is outside, \\boxed{C}.", "C", ABCD, False),
+    ("\\boxed{A} \\boxed{C}", "C", ABCD, False),
+    # the same option boxed twice, or a box taken back, is one answer
+    ("So it is \\boxed{C}. Checking once more, the answer stays \\boxed{C}.", "C", ABCD, True),
+    ("\\boxed{A}. Hmm, wait: the arrow points the other way, so \\boxed{C}.", "C", ABCD, True),
+    ("\\boxed{A}. Hmm, wait: the arrow points the other way, so \\boxed{C}.", "A", ABCD, False),
+    (
+        "I first found \\boxed{6}, but that was an error in the sum; the correct count is \\boxed{7}.",
+        "7",
+        None,
+        True,
+    ),
+    # several boxed options for a multi-select gold: the selection
+    ("Both statements hold: \\boxed{B} \\boxed{D}", "B, D", None, True),
+    ("Both statements hold: \\boxed{B} \\boxed{D}", "B", None, False),
+    ("\\boxed{A}\n\\boxed{C}\n\\boxed{E}", "A, C", None, False),
+    # values: alternatives offered are a hedge; working boxed on the way is not
+    (
+        "Taking AB as the base gives \\boxed{12}; taking BC it would be \\boxed{15}. Both are possible.",
+        "15",
+        None,
+        False,
+    ),
+    ("If the angle is acute, x = \\boxed{4}. If it is obtuse, x = \\boxed{9}.", "9", None, False),
+    (
+        "The base is $\\boxed{5}$. The height is $\\boxed{3}$. The area is therefore $5 \\times 3 = \\boxed{15}$.",
+        "15",
+        None,
+        True,
+    ),
+    # benchmarks' own templates: WeMath's "<Answer>: B"; MMMU-Pro's "Answer: $LETTER" left unfilled commits nothing
+    ("<Thought process>: The shaded part is a quarter of 16.\n<Answer>: A", "A", AREAS, True),
+    ("<Thought process>: The shaded part is a quarter of 16.\n<Answer>: A", "B", AREAS, False),
+    ("The net force is 12 N to the right.\n\nAnswer: $LETTER", "B", NUMS, False),
+    ("Answer: $LETTER\n\nThe value read off the chart is 15, so the answer is B.", "B", NUMS, True),
+    # smaller forms
+    ("因此阴影部分面积为：\n答案：$12-4\\pi$", "12-4\\pi", None, True),
+    ("<answer>7 (4 red + 3 blue)</answer>", "7", None, True),
+    ("<answer>7 (4 red + 3 blue)</answer>", "4", None, False),
+    ("So the edge is $\\boxed{2}\\sqrt{5}$.", "2\\sqrt{5}", None, True),
+    ("So the edge is $\\boxed{2}\\sqrt{5}$.", "2", None, False),
+    ("The stamp costs 45 cents.", "$0.45", None, True),
+    ("The stamp costs 45 cents.", "$4.50", None, False),
+    ("\\boxed{0.45 \\text{ dollars}}", "45 cents", None, True),
+]
+
 
 @pytest.mark.parametrize(
     "response, gold, choices, expected",
@@ -676,7 +736,8 @@ PHRASING = [
     + TEXT
     + COMMITMENT
     + GROWN_FROM_FAILURES
-    + PHRASING,
+    + PHRASING
+    + SEVERAL_ANSWERS,
 )
 def test_strict(response, gold, choices, expected):
     sample = Sample(id="t/1", task="t", question="", answer=gold, choices=choices)
@@ -696,6 +757,30 @@ def test_strict(response, gold, choices, expected):
 def test_precision_hint(response, gold, precision, expected):
     sample = Sample(id="t/1", task="t", question="", answer=gold, precision=precision)
     assert check(response, sample).correct is expected
+
+
+@pytest.mark.parametrize(
+    "response, gold, choices, rule",
+    [
+        ("\\boxed{B} then \\boxed{D}", "B", ABCD, "hedge:boxes"),
+        ("\\boxed{B} then \\boxed{D}", "B, D", None, "choice:boxes"),
+        (
+            "It is \\boxed{3}; possibly \\boxed{5} if the ends count.",
+            "5",
+            None,
+            "no_answer:several_answers",
+        ),
+        ("Answer: $LETTER", "B", NUMS, "no_answer:template"),
+        ("\\boxed{0.33}", "\\frac{1}{3}", None, "rounded:boxed"),
+        ("\\boxed{3.46}", "2\\sqrt{3}", None, "rounded:boxed"),
+        ("\\boxed{0.5}", "\\frac{1}{2}", None, "number:boxed"),
+    ],
+)
+def test_the_rule_names_what_decided(response, gold, choices, rule):
+    """Hedges, selections, unfilled templates and rounded decimals of an exact gold are named, so a report
+    can count them (a rounded decimal is accepted: the project's policy, docs/checker.md)."""
+    verdict = check(response, Sample(id="t/1", task="t", question="", answer=gold, choices=choices), "strict")
+    assert verdict.rule == rule, verdict
 
 
 def test_verdict_names_rule_and_extracted():

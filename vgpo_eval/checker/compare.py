@@ -428,6 +428,18 @@ def _split_unit(s: str) -> tuple[str, str | None]:
     return (m.group(1), unit) if unit.split("^")[0] in UNITS or unit in ("unit", "units") else (s, None)
 
 
+def rounded(gold: str, pred: str) -> bool:
+    """Whether `pred` is a rounded decimal of an exact gold that is not itself that decimal (0.33 for 1/3,
+    3.46 for 2\\sqrt{3}): accepted when it rounds right, and named so a report can count it."""
+    pq = quantity(normalize(pred))
+    if pq is None or not pq.decimals or pq.unit or pq.percent:
+        return False
+    gq = quantity(normalize(gold))
+    if gq is not None:
+        return gq.decimals is None and gq.value != pq.value
+    return "\\" in gold or "π" in gold or "√" in gold  # an exact expression: \sqrt{3}, \frac{\pi}{3}
+
+
 def numbers_equal(gold: Quantity, pred: Quantity, precision: int | None = None) -> bool:
     """Numbers with units and percent signs (see the module docstring, rule 2)."""
     gv, pv = gold.value, pred.value
@@ -444,6 +456,8 @@ def numbers_equal(gold: Quantity, pred: Quantity, precision: int | None = None) 
         candidates.append((gv / 100, pv))
     if pred.percent and not gold.percent:
         candidates.append((gv, pv / 100))
+    if (pred.unit == "cent") != (gold.unit == "cent") and not (gold.unit and pred.unit):
+        candidates.append((gv, pv / 100) if pred.unit == "cent" else (gv / 100, pv))  # 45 cents for $0.45
     return any(_close(g, p, decimals, pred.decimals) for g, p in candidates)
 
 

@@ -124,6 +124,37 @@ _REVISION = re.compile(
     r"|不对|更正|重新",
     re.I,
 )
+# several boxes: a box the response takes back before its last one ("I initially got \boxed{2}, but I made a
+# sign error"), and the words that offer two boxed answers as alternatives ("Both are plausible", "either")
+_RETRACTED = re.compile(
+    _REVISION.pattern + r"|\b(?:initially|at first|mistakes?|errors?|reconsider\w*|double[- ]check\w*"
+    r"|correct(?:ing|ed|ion)|instead)\b|检查|应为|应该是|改正",
+    re.I,
+)
+_ALTERNATIVE = re.compile(
+    r"\b(?:both|either|alternatively|plausible|possibl[ey]|perhaps|maybe|depend(?:s|ing)|not sure|unsure"
+    r"|uncertain|ambiguous|otherwise|another (?:reading|interpretation|possibility))\b|或者|可能|也可以",
+    re.I,
+)
+_CASE_START = re.compile(r"\s*(?:if|when|otherwise|in (?:the )?case|assuming)\b|\s*(?:如果|若)", re.I)
+_NAMED_BY = re.compile(  # "so the width is \boxed{4}": the quantity a box is named as
+    r"\b(?:the\s+)?([a-z]{3,})(?:\s+of\s+[\w\s]{1,30}?)?\s+(?:is|are|was|equals)\s+(?:therefore\s+|thus\s+)?"
+    r"(?:[^.\n]{0,40}=\s*)?\$?\s*$",
+    re.I,
+)
+_UNNAMED = frozenset({"answer", "result", "value", "solution", "number", "option", "choice", "it", "this", "that",
+                      "which", "correct", "final", "one"})  # fmt: skip
+_CONTINUED = re.compile(r"(?:\\sqrt\s*(?:\{[^{}$]{1,20}\}|\d)|\\pi\b|π|√\d+)+")
+_BOX_LETTER = re.compile(r"\(?([A-J])\)?\.?")
+# an answer template left unfilled ("Answer: $LETTER", MMMU-Pro's instruction copied out): no answer
+_PLACEHOLDER = re.compile(
+    r"^[^\S\n]*(?:\*\*)?(?i:final\s+)?(?i:answer|option|choice)(?:\*\*)?\s*[:：]\s*\$?\(?"
+    r"(?:LETTER|ANSWER|OPTION)\)?\$?\.?[^\S\n]*$",
+    re.M,
+)
+_BREAKDOWN = re.compile(  # "5 (3 cars + 2 buses)", "12 cm (4 + 4 + 4)": a value, then how it adds up
+    r"(-?\d[\d,]*(?:\.\d+)?(?:\s*[^\W\d_]{1,12})?)\s*[（(]([^()（）]*[+×*=][^()（）]*)[)）]\.?"
+)
 _JOIN_GAP = re.compile(  # "\boxed{2}, \boxed{3}"; "x = \boxed{2} and y = \boxed{3}"
     r"^\s*\$?\s*(?:,|;|&|and|,\s*and)\s*\$?\s*(?:[A-Za-z](?:_\{?\w+\}?)?\s*=\s*)?\$?\s*$", re.I
 )
@@ -208,7 +239,9 @@ _GLOSSED_SET = re.compile(r"\([A-J]\)(?:\s*(?:,\s*and|,|and)\s+(?!and\s)[^().,;]
 _NOTE = re.compile(r"(?<=[.!?])\s+(?:Note(?:\s+that\b|:)|N\.?B\.?:|Remember(?:\s+that\b|:))[^\n]*$")
 _GLOSSED_NOT = re.compile(r"\(([A-J])\),?\s+(?:not|rather\s+than|instead\s+of)\s+[^()]{0,40}\([A-J]\)$")
 _YES_NO = re.compile(r"^(yes|no)\b(?:[,.;!]|\s*$)", re.I)
-_RANGE = re.compile(r"\b(\d+(?:\.\d+)?)\s*(?:to|or|-|–)\s*(\d+(?:\.\d+)?)\b")
+_RANGE = re.compile(  # "6 to 7", "14–15": not "8-2\pi" or "8-2x", a difference
+    r"\b(\d+(?:\.\d+)?)\s*(?:to|or|-|–)\s*(\d+(?:\.\d+)?)\b(?![\\(^√π]|[A-Za-z](?![A-Za-z]))"
+)
 _LABELLED = re.compile(  # "Total: 12", "Bearing of R from P: S23.5°W", "Equation of line l: 2x − y − 1 = 0"
     r"^[^\W\d_]{2,}(?:\s[^\W\d_]+){0,5}\s*[:：]\s*(\S.{0,40})$"
 )
@@ -293,12 +326,16 @@ def final_line(text: str) -> str:
 
 def _from_region(region: str, marked_only: bool) -> Extraction:
     """Find the answer in the final part of a response."""
+    if ("LETTER" in region or "ANSWER" in region or "OPTION" in region) and _PLACEHOLDER.search(region):
+        if _PLACEHOLDER.search(region.rstrip().rsplit("\n", 1)[-1]):
+            return Extraction(None, "template")  # it ends on the template, unfilled: it never chose
+        region = _PLACEHOLDER.sub("", region)  # a template copied out before the answer commits nothing
     box = last_box(region)
     tag = _last_answer_tag(region)
     if tag is not None and (box is None or tag[1] > box[1]):
         inner = last_box(tag[0])
         content = inner[0] if inner is not None and inner[0] is not None else tag[0]
-        content = content.strip()
+        content = _broken_down(content.strip())
         return Extraction(content or None, "answer_tag" if content else "empty")
     if box is not None:
         content, end, how, last_part = box
@@ -307,6 +344,10 @@ def _from_region(region: str, marked_only: bool) -> Extraction:
             return later
         if content is None:
             return Extraction(None, how)
+        several = _several(region) if last_part is None else None
+        if several is not None:  # "\boxed{A} ... should be \boxed{C}": both committed
+            return several
+        content = _broken_down(content)
         return Extraction(content or None, how if content else "empty", last_part)
     if marked_only:
         return Extraction(None, "truncated")
@@ -366,7 +407,69 @@ def last_box(text: str) -> Box | None:
         elif _NAMED_GAP.match(gap) and earlier != content:
             return Box(f"{earlier}, {content}", last + 1, "boxed", content)
         break
+    rest = _CONTINUED.match(text, last + 1)
+    if rest and content and not content.endswith(("}", "\\")):  # "\boxed{3}\sqrt{3}": the written answer
+        return Box(content + rest.group(0), rest.end(), "boxed")
     return Box(content, last + 1, "boxed")
+
+
+def committed_boxes(text: str) -> list[tuple[int, int, str]]:
+    """The boxes of a response's final part that it still stands by: every complete top-level box after
+    the last retraction ("wait", "I made an error", "应为") that precedes its last box, as (start, end,
+    content). A box named as another quantity than the last ("the width is \\boxed{4} ... the area is
+    \\boxed{24}") is working, not an answer, and is left out."""
+    text = clean(text or "")
+    close = text.rfind("</think>")
+    region = text[close + len("</think>") :] if close != -1 and text[close + 8 :].strip() else text
+    return _committed(region)
+
+
+def _committed(region: str) -> list[tuple[int, int, str]]:
+    boxes = []
+    for m in list(_BOX_OPEN.finditer(region))[-MAX_OPENERS:]:
+        end = _close(region, m.end())
+        if end is not None and not (boxes and m.start() < boxes[-1][1]):  # complete, not nested
+            boxes.append((m.start(), end + 1, region[m.end() : end].strip()))
+    if len(boxes) < 2:
+        return boxes
+    retracted = [m.end() for m in _RETRACTED.finditer(region, boxes[0][1], boxes[-1][0])]
+    boxes = [b for b in boxes if not retracted or b[0] >= retracted[-1]]
+    last = _name(region, boxes[-1][0])
+    return [b for b in boxes[:-1] if not (last and (name := _name(region, b[0])) and name != last)] + boxes[-1:]
+
+
+def _name(region: str, start: int) -> str | None:
+    """The quantity a box is named as in its sentence ("the height is \\boxed{6}" -> "height"), if any."""
+    named = _NAMED_BY.search(region, max(0, start - 80), start)
+    name = named.group(1).lower() if named else None
+    return None if name in _UNNAMED else name
+
+
+def _several(region: str) -> Extraction | None:
+    """Two or more different answers boxed and still stood by: option letters are one selection
+    ("\\boxed{B} \\boxed{D}": the comparison judges it against the gold's letters, a hedge for one
+    letter); other values are a hedge when the words around them offer alternatives ("Both are
+    plausible", "either", two cases "If ... \\boxed{3}. If ... \\boxed{-3}")."""
+    boxes = _committed(region)
+    distinct = list(dict.fromkeys(content for _, _, content in boxes))
+    if len(distinct) < 2:
+        return None
+    letters = [_BOX_LETTER.fullmatch(content) for content in distinct]
+    if all(letters):
+        return Extraction(", ".join(dict.fromkeys(m.group(1) for m in letters)), "boxes")
+    last = boxes[-1]
+    other = next(b for b in reversed(boxes) if b[2] != last[2])
+    gap, after = region[other[1] : last[0]], region[last[1] : last[1] + 300]
+    cases = all(_CASE_START.match(_sentence_before(region, b[0])) for b in (other, last))
+    if _ALTERNATIVE.search(gap) or _ALTERNATIVE.search(after) or cases:
+        return Extraction(None, "several_answers")
+    return None
+
+
+def _sentence_before(region: str, start: int) -> str:
+    """The sentence a box stands in, up to the box."""
+    begin = max(region.rfind(mark, 0, start) for mark in (". ", "\n", "; ", "。", "！", "？"))
+    return region[begin + 1 : start]
 
 
 def _opener_start(text: str, content_start: int) -> int:
@@ -388,7 +491,16 @@ def _last_answer_tag(text: str) -> tuple[str, int] | None:
     if start == -1:
         return None
     m = _ANSWER_TAG.match(text, start)
-    return m.group(1), m.end()
+    content = m.group(1)
+    if content.lstrip()[:1] in (":", "：") and "</" not in text[m.start() : m.end()]:
+        content = content.lstrip()[1:].strip().split("\n", 1)[0]  # WeMath's template: "<Answer>: B"
+    return content, m.end()
+
+
+def _broken_down(content: str) -> str:
+    """A value followed by its breakdown in brackets ("5 (3 cars + 2 buses)") is the value."""
+    m = _BREAKDOWN.fullmatch(content) if content.endswith((")", ").")) else None
+    return m.group(1).strip() if m else content
 
 
 def _unmarked(region: str) -> Extraction:
@@ -637,7 +749,9 @@ def _distill(span: str) -> str | None:
     words = _WORD.findall(_COMMAND.sub(" ", prose))  # not \\frac; a CJK character is a word
     if values and len(words) >= 3:  # still a sentence: its value
         digits = [v for v in values if v[-1].isdigit()]  # "12 sequences meeting the three conditions": 12
-        return (digits or values)[0].rstrip(",")
+        value = (digits or values)[0].rstrip(",")
+        cents = re.search(re.escape(value) + r"\s*(?:cents?\b|¢)", clause) if "cent" in clause or "¢" in clause else None
+        return value + " cents" if cents else value  # "It costs 25 cents": the unit changes the value
     if len(span) > 30 and final_math:
         return final_math.group(1).strip()  # "... 22.3 metres apart, i.e. $d \\approx 22.3$"
     if len(span) > 40 and " " in span:

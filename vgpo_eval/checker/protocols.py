@@ -32,7 +32,7 @@ from vgpo_eval.checker.choices import (
     options_stated,
     pred_letters,
 )
-from vgpo_eval.checker.compare import answer_count, equal
+from vgpo_eval.checker.compare import answer_count, equal, rounded
 from vgpo_eval.checker.extract import Extraction, final_answer, final_line
 from vgpo_eval.checker.parse import parse
 from vgpo_eval.types import Sample, Verdict
@@ -71,7 +71,7 @@ def _stated_options(text: str, found: Extraction, sample: Sample) -> Verdict | N
     ("... is smaller than the right one."): one for a single-answer gold, the whole set for a
     multi-select gold. None when this rule does not apply."""
     gold = gold_letters(sample.answer, sample.choices)
-    if gold is None or found.how in ("hedge", "truncated"):
+    if gold is None or found.how in ("hedge", "truncated", "several_answers"):
         return None
     if found.answer is not None and pred_letters(found.answer, sample.choices) is not None:
         return None
@@ -100,9 +100,10 @@ def _without_options(line: str, letters: frozenset[str], choices: tuple[str, ...
 def _strict(found: Extraction, sample: Sample) -> Verdict:
     gold = None if sample.answer_type not in (None, "choice") else gold_letters(sample.answer, sample.choices)
     if gold is not None:
-        return Verdict(
-            pred_letters(found.answer, sample.choices) == gold, found.answer, f"choice:{found.how}"
-        )
+        picked = pred_letters(found.answer, sample.choices)
+        if found.how == "boxes" and len(gold) == 1 and picked is not None and len(picked) > 1:
+            return Verdict(False, found.answer, "hedge:boxes")  # several options boxed for one answer
+        return Verdict(picked == gold, found.answer, f"choice:{found.how}")
     if found.last_part is not None and answer_count(sample.answer) == 1:
         found = Extraction(found.last_part, found.how)  # named parts, one asked for: the last one stated
     if _OR.search(found.answer) and answer_count(sample.answer) == 1:
@@ -113,6 +114,8 @@ def _strict(found: Extraction, sample: Sample) -> Verdict:
             True, found.answer, f"{parse(sample.answer).kind}:{found.how}"
         )  # "0.25, or 25%": once, twice
     correct = equal(sample.answer, found.answer, sample.precision)
+    if correct and sample.precision is None and rounded(sample.answer, found.answer):
+        return Verdict(True, found.answer, f"rounded:{found.how}")  # 0.33 for 1/3: accepted, and counted
     return Verdict(correct, found.answer, f"{parse(sample.answer).kind}:{found.how}")
 
 

@@ -42,7 +42,8 @@ UNITS: dict[str, tuple[str, float]] = {
     "W": ("power", 1.0), "kW": ("power", 1e3), "J": ("energy", 1.0), "kJ": ("energy", 1e3),
     "kWh": ("energy", 3.6e6), "N": ("force", 1.0), "kN": ("force", 1e3), "Pa": ("pressure", 1.0),
     "kPa": ("pressure", 1e3), "Hz": ("frequency", 1.0), "kg/m^3": ("density", 1.0), "g/cm^3": ("density", 1e3),
-    "g/ml": ("density", 1e3), "degree": ("angle", 1.0), "radian": ("angle", 57.29577951308232), "rad": ("angle", 57.29577951308232),
+    "g/ml": ("density", 1e3), "dollar": ("money", 1.0), "cent": ("money", 0.01), "¢": ("money", 0.01),
+    "degree": ("angle", 1.0), "radian": ("angle", 57.29577951308232), "rad": ("angle", 57.29577951308232),
 }  # fmt: skip
 # Chinese units (school problems write "12（厘米）") and the measure words of counts ("7只"), read as units
 CJK_UNITS = {"毫米": "mm", "厘米": "cm", "分米": "dm", "米": "m", "千米": "km", "公里": "km", "平方厘米": "cm^2",
