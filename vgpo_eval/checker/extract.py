@@ -435,7 +435,9 @@ def _committed(region: str) -> list[tuple[int, int, str]]:
     retracted = [m.end() for m in _RETRACTED.finditer(region, boxes[0][1], boxes[-1][0])]
     boxes = [b for b in boxes if not retracted or b[0] >= retracted[-1]]
     last = _name(region, boxes[-1][0])
-    return [b for b in boxes[:-1] if not (last and (name := _name(region, b[0])) and name != last)] + boxes[-1:]
+    return [b for b in boxes[:-1] if not (last and (name := _name(region, b[0])) and name != last)] + boxes[
+        -1:
+    ]
 
 
 def _name(region: str, start: int) -> str | None:
@@ -750,7 +752,11 @@ def _distill(span: str) -> str | None:
     if values and len(words) >= 3:  # still a sentence: its value
         digits = [v for v in values if v[-1].isdigit()]  # "12 sequences meeting the three conditions": 12
         value = (digits or values)[0].rstrip(",")
-        cents = re.search(re.escape(value) + r"\s*(?:cents?\b|¢)", clause) if "cent" in clause or "¢" in clause else None
+        cents = (
+            re.search(re.escape(value) + r"\s*(?:cents?\b|¢)", clause)
+            if "cent" in clause or "¢" in clause
+            else None
+        )
         return value + " cents" if cents else value  # "It costs 25 cents": the unit changes the value
     if len(span) > 30 and final_math:
         return final_math.group(1).strip()  # "... 22.3 metres apart, i.e. $d \\approx 22.3$"
