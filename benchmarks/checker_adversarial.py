@@ -37,7 +37,9 @@ TOKENS = (
     "\\right)", "[", "]", "|", "&", "->", "→", "✔", "i.e. ", "Note: ", "between ", "at least ", "either ",
     "1 and ", "5 or 6 ", '"answer": ', '{"', "0", "1e", "1,000", "1'000", "one ", "half ", "2½", "#", "- ",
     "1. ", "**A**", "\\(", "\\[", "\u200b", "Ｃ", "π", "xy", "D (", "Option ", "The answer is (", "$\\boxed{",
-    " cm", "\\approx ", "≈", "Wait, let me recheck.\n",
+    " cm", "\\approx ", "≈", "Wait, let me recheck.\n", "\\boxed{A} ", "\\boxed{1} ", "Both are plausible. ",
+    "If x, \\boxed{2}. ", "the width is \\boxed{4} ", "<Answer>: ", "Answer: $LETTER\n", "5 (", "1 + ", "cents ",
+    "\\boxed{3}\\sqrt{3}", "I made an error. ",
 )  # fmt: skip
 SHELLS = (
     ("", ""),
@@ -60,6 +62,10 @@ HUGE = (
     "\\boxed{" * 1_400_000,
     "\\boxed{" + "1" * 10_000_000 + "}",
     "The answer is " + "A or " * 2_000_000,
+    "<answer>1 (" + "+" * 5_000_000 + "(x)</answer>",  # a value's breakdown that never closes
+    "".join(
+        f"\\boxed{{{i}}} maybe " for i in range(500_000)
+    ),  # boxes offered as alternatives, by the thousand
 )
 
 

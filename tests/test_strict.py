@@ -722,6 +722,30 @@ SEVERAL_ANSWERS = [  # RL-style responses with several boxes, benchmark template
     ("The stamp costs 45 cents.", "$0.45", None, True),
     ("The stamp costs 45 cents.", "$4.50", None, False),
     ("\\boxed{0.45 \\text{ dollars}}", "45 cents", None, True),
+    # grown from labelled_15's misses (rephrased): hedges in prose, and forms of a committed answer
+    ("The angle is probably C or D; both fit the sketch.", "C", ABCD, False),
+    (
+        "Final answer: B\n\nIf the dashed edge counts as well, however, it would be 7, i.e. C.",
+        "B",
+        NUMS,
+        False,
+    ),
+    ("Final answer: B\n\nThe dashed edge is not part of the figure.", "B", NUMS, True),
+    ("Both 30° and 150° are possible here, depending on where Q sits.", "30", None, False),
+    ("Both A and C are correct.", "A, C", None, True),
+    ("\\boxed{p^2}", "B", ["p", "p2", "p3", "p4"], True),
+    ("\\boxed{H_2O}", "A", ["H2O", "CO2", "O2", "N2"], True),
+    (
+        "\\boxed{A}\\boxed{C}\n\nWait, could B work too? No, B breaks the second rule. So the answer stays A and C.",
+        "A, C",
+        None,
+        True,
+    ),
+    ("答：每本书 3 元 5 角。", "3.5", None, True),
+    ("答：每本书 3 元 5 角。", "3", None, False),
+    ("The total is 15 (4 + 5 + 6).", "15", None, True),
+    ("Altogether: 8 = 3 birds + 5 fish", "8", None, True),
+    ("Altogether: 8 = 3 birds + 5 fish", "3", None, False),
 ]
 
 

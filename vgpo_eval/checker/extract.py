@@ -54,7 +54,7 @@ _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.S | re.I)
 _STRONG_CUE = re.compile(
     r"(?=[afoc答故所因应\s])(?:"  # a cheap first-character test before the alternatives
     r"\bfinal\s+answer\b(?:\s*\([^()]{0,40}\))?\s*(?:is\b|:|=)?"  # "Final answer (displacement): 5 m"
-    r"|\b(?:answer|option|choice)\s*(?:is|was|would\s+be|should\s+be|will\s+be)\b\s*:?"
+    r"|\b(?:answer|option|choice)\s*(?:is|was|would\s+be|should\s+be|will\s+be|remains|stays)\b\s*:?"
     r"|\banswer\s*[:=]|^\s*final\s*:"
     r"|答案\s*(?:是|为)?\s*[:：]?|(?:故|所以|因此|应)选|^\s*答\s*[:：])",  # 答案是 C, 故选 C, 答：...
     re.I | re.M,
@@ -153,8 +153,20 @@ _PLACEHOLDER = re.compile(
     re.M,
 )
 _BREAKDOWN = re.compile(  # "5 (3 cars + 2 buses)", "12 cm (4 + 4 + 4)": a value, then how it adds up
-    r"(-?\d[\d,]*(?:\.\d+)?(?:\s*[^\W\d_]{1,12})?)\s*[（(]([^()（）]*[+×*=][^()（）]*)[)）]\.?"
+    r"(-?\d[\d,]*+(?:\.\d+)?(?:\s*[^\W\d_]{1,12})?)\s*[（(]([^()（）]*+)[)）]\.?"
+)  # possessive: a long bracket with no end fails in one pass
+_OPERATOR = re.compile(r"[+×*=]")
+_LIKELY = re.compile(r"^\s*(?:most\s+)?(?:likely|probably|possibly|perhaps|maybe)\s+", re.I)
+_CONDITIONAL = re.compile(  # an alternative answer under another reading, after the answer
+    r"(?:^|[.!?\n]\s*)(?:but\s+|however,?\s+)?if\b[^.\n]{0,200}?\bwould\s+(?:be|give|make)\b[^\n]{0,80}?"
+    r"(?:\d|\b(?:option\s+)?\(?[A-J]\)?[.)]?\s*$)",
+    re.I | re.M,
 )
+_BOTH_POSSIBLE = re.compile(
+    r"\bboth\b[^.\n]{1,60}?\b(?:are|seem|look)\s+(?:equally\s+)?(?:plausible|possible)\b", re.I
+)
+_WORDED_SUM = re.compile(r"\d+\s*[^\W\d_]+(?:\s*\+\s*\d+\s*[^\W\d_]+)+\s*\.?")  # "4 dogs + 5 cats"
+_YUAN = re.compile(r"(\d+)\s*元\s*(\d)\s*角(?:\s*(\d)\s*分)?")  # 2 元 5 角 = 2.5 元
 _JOIN_GAP = re.compile(  # "\boxed{2}, \boxed{3}"; "x = \boxed{2} and y = \boxed{3}"
     r"^\s*\$?\s*(?:,|;|&|and|,\s*and)\s*\$?\s*(?:[A-Za-z](?:_\{?\w+\}?)?\s*=\s*)?\$?\s*$", re.I
 )
@@ -275,6 +287,8 @@ def clean(text: str) -> str:
         text = text.translate(FULL_WIDTH)
     if _VULGAR_CHAR.search(text):
         text = _VULGAR.sub(_vulgar, text)
+    if "角" in text and _YUAN.search(text):
+        text = _YUAN.sub(lambda m: f"{m.group(1)}.{m.group(2)}{m.group(3) or ''} 元", text)
     if " and " in text and ("alf" in text or "hird" in text or "uarter" in text or "ourth" in text):
         text = _MIXED_WORDS.sub(_mixed_words, text)
     if "\\\\" in text and _ESCAPED_TWICE.search(text):
@@ -351,7 +365,10 @@ def _from_region(region: str, marked_only: bool) -> Extraction:
         return Extraction(content or None, how if content else "empty", last_part)
     if marked_only:
         return Extraction(None, "truncated")
-    return _unmarked(region[-TAIL:])
+    found = _unmarked(region[-TAIL:])
+    if found.answer and found.answer.endswith((")", ").")):
+        return Extraction(_broken_down(found.answer), found.how, found.last_part)  # "12 (3 + 4 + 5)"
+    return found
 
 
 def _later_statement(tail: str) -> Extraction | None:
@@ -502,7 +519,7 @@ def _last_answer_tag(text: str) -> tuple[str, int] | None:
 def _broken_down(content: str) -> str:
     """A value followed by its breakdown in brackets ("5 (3 cars + 2 buses)") is the value."""
     m = _BREAKDOWN.fullmatch(content) if content.endswith((")", ").")) else None
-    return m.group(1).strip() if m else content
+    return m.group(1).strip() if m and _OPERATOR.search(m.group(2)) else content
 
 
 def _unmarked(region: str) -> Extraction:
@@ -515,11 +532,17 @@ def _unmarked(region: str) -> Extraction:
     strong = _last_cue(plain)
     if strong:
         sentence = _sentence(plain, strong.end())
-        if _LETTER_OR.match(sentence) or ("also be" in plain and _ALSO_BE.search(plain, strong.end())):
-            return Extraction(None, "hedge")
+        if _LETTER_OR.match(_LIKELY.sub("", sentence, count=1)) or (
+            "also be" in plain and _ALSO_BE.search(plain, strong.end())
+        ):
+            return Extraction(None, "hedge")  # "likely A or B"; "it could also be C"
+        if "ould" in plain and _CONDITIONAL.search(plain, strong.end()):
+            return Extraction(None, "hedge")  # "Answer: C. If ..., however, it would be 5/8, i.e. D."
         span = _distill(sentence)
         if span:
             return Extraction(span, "cue")
+    if ("plausible" in plain or "possible" in plain) and _BOTH_POSSIBLE.search(plain[-400:]):
+        return Extraction(None, "hedge")  # "Both 45° and 135° are plausible"
     lines = [line.strip() for line in region.strip().splitlines() if line.strip()]
     while len(lines) > 1 and _CHECK_LINE.match(lines[-1]):
         lines.pop()  # "(Check: 2(36) + 3(36) = 180.)", "Note: not to scale.": not the answer
@@ -719,6 +742,9 @@ def _distill(span: str) -> str | None:
         worded = _IS_WORD.split(_outside_math(span))
         if len(worded) < len(parts):  # the last split was an "=" ending an equation, "... is 2x - y + 1 = 0"
             parts = worded
+    if len(parts) > 1 and _WORDED_SUM.fullmatch(parts[-1].strip()) and _has_value(parts[-2]):
+        parts = parts[:-1]  # "9 = 4 dogs + 5 cats": the value, not the count it adds up
+        span = span[: len(span) - len(span.rsplit("=", 1)[-1]) - 1]
     tail = parts[-1]
     head = span[: len(span) - len(tail)]
     valueless = not _has_value(tail) and not _LONE_LETTER.fullmatch(tail) and "$" not in tail
