@@ -746,6 +746,10 @@ SEVERAL_ANSWERS = [  # RL-style responses with several boxes, benchmark template
     ("The total is 15 (4 + 5 + 6).", "15", None, True),
     ("Altogether: 8 = 3 birds + 5 fish", "8", None, True),
     ("Altogether: 8 = 3 birds + 5 fish", "3", None, False),
+    # MathVista's and MathVerse's instructions copied out after the answer are not the answer
+    ("There are 6 cubes.\nPlease provide the final value, e.g., 1, 2, 3, at the end.", "6", None, True),
+    ("There are 6 cubes.\nPlease provide the final value, e.g., 1, 2, 3, at the end.", "3", None, False),
+    ("The line falls, so B.\nAnswer with the option letter, e.g., A, B, C, D, at the end.", "B", ABCD, True),
 ]
 
 

@@ -156,6 +156,10 @@ _BREAKDOWN = re.compile(  # "5 (3 cars + 2 buses)", "12 cm (4 + 4 + 4)": a value
     r"(-?\d[\d,]*+(?:\.\d+)?(?:\s*[^\W\d_]{1,12})?)\s*[（(]([^()（）]*+)[)）]\.?"
 )  # possessive: a long bracket with no end fails in one pass
 _OPERATOR = re.compile(r"[+×*=]")
+_INSTRUCTION = re.compile(  # a benchmark's instruction copied out: "provide the final value, e.g., 1, 2, 3, at the end"
+    r"\b(?:provide|give|answer)\b[^\n]{0,80}\be\.g\.,?\s*(?:[A-J]|\d+(?:\.\d+)?)\s*,\s*(?:[A-J]|\d+(?:\.\d+)?)",
+    re.I,
+)
 _LIKELY = re.compile(r"^\s*(?:most\s+)?(?:likely|probably|possibly|perhaps|maybe)\s+", re.I)
 _CONDITIONAL = re.compile(  # an alternative answer under another reading, after the answer
     r"(?:^|[.!?\n]\s*)(?:but\s+|however,?\s+)?if\b[^.\n]{0,200}?\bwould\s+(?:be|give|make)\b[^\n]{0,80}?"
@@ -544,7 +548,9 @@ def _unmarked(region: str) -> Extraction:
     if ("plausible" in plain or "possible" in plain) and _BOTH_POSSIBLE.search(plain[-400:]):
         return Extraction(None, "hedge")  # "Both 45° and 135° are plausible"
     lines = [line.strip() for line in region.strip().splitlines() if line.strip()]
-    while len(lines) > 1 and _CHECK_LINE.match(lines[-1]):
+    while len(lines) > 1 and (
+        _CHECK_LINE.match(lines[-1]) or ("e.g." in lines[-1] and _INSTRUCTION.search(lines[-1]))
+    ):
         lines.pop()  # "(Check: 2(36) + 3(36) = 180.)", "Note: not to scale.": not the answer
     if not lines:
         return Extraction(None, "none")
