@@ -122,3 +122,20 @@ def test_check_explain_names_a_stated_option_and_the_part_compared(capsys):
     out = capsys.readouterr().out
     assert "verdict: correct" in out and "the last, '7', is compared" in out
     assert "answer parsed as: number 7" in out
+
+
+def test_check_explain_names_hedges_selections_and_templates(capsys):
+    """The rules of several boxed answers, unfilled templates and rounded decimals, in words."""
+    assert (
+        main(["check", "\\boxed{A} \\boxed{C}", "--answer", "C", "--choices", "1", "2", "3", "--explain"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "rule hedge:boxes" in out and "read as one selection" in out
+    boxed = "From the left \\boxed{3}; from above \\boxed{5}. Both are plausible."
+    assert main(["check", boxed, "--answer", "5", "--explain"]) == 0
+    assert "rule no_answer:several_answers" in (out := capsys.readouterr().out) and "alternatives" in out
+    assert main(["check", "Answer: $LETTER", "--answer", "B", "--choices", "1", "2", "--explain"]) == 0
+    assert "rule no_answer:template" in (out := capsys.readouterr().out) and "left unfilled" in out
+    assert main(["check", "\\boxed{0.33}", "--answer", "\\frac{1}{3}", "--explain"]) == 0
+    assert "verdict: correct (rule rounded:boxed" in capsys.readouterr().out

@@ -18,7 +18,13 @@ _WHERE = {
     "cue": 'an "answer is" / "Final answer:" sentence',
     "conclusion": 'a concluding "Therefore ..." sentence on the last line',
     "last_line": "the last line (its bold text or its value)",
-    "hedge": 'two answers joined by "or": a hedge',
+    "hedge": 'two answers offered as alternatives ("4 or 5", "likely A or B", "Both ... are plausible", '
+    '"If ..., it would be D"): a hedge',
+    "boxes": "several boxes of the final part, their option letters read as one selection (a hedge for a "
+    "one-letter gold)",
+    "several_answers": "several different boxed answers offered as alternatives: a hedge",
+    "template": 'an answer template left unfilled ("Answer: $LETTER"): no choice made',
+    "too_long": "a box too long to be an answer",
     "truncated": "nothing: the response stops mid-reasoning or mid-formula",
     "empty": "an empty box or tag",
     "none": "nothing that commits to an answer",
