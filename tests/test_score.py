@@ -139,3 +139,30 @@ def test_check_explain_names_hedges_selections_and_templates(capsys):
     assert "rule no_answer:template" in (out := capsys.readouterr().out) and "left unfilled" in out
     assert main(["check", "\\boxed{0.33}", "--answer", "\\frac{1}{3}", "--explain"]) == 0
     assert "verdict: correct (rule rounded:boxed" in capsys.readouterr().out
+
+
+def test_report_labels_each_protocols_breakdowns_and_counts_its_rules(tmp_path):
+    """Breakdowns and WeMath metrics come per protocol, labelled, and each protocol says what decided its
+    verdicts: a paper-protocol score that comes from its letter-anywhere rule is visible as such."""
+    from vgpo_eval.report import markdown, score_run
+    from vgpo_eval.run import write_jsonl
+    from vgpo_eval.types import Response, Sample
+
+    run = tmp_path / "run"
+    run.mkdir()
+    samples = [
+        Sample(id=f"mathverse/{i}", task="mathverse", question="q", answer="A", choices=("1", "2"),
+               answer_type="choice", meta={"problem_version": "Vision Only"})
+        for i in range(2)
+    ]  # fmt: skip
+    write_jsonl(run / "mathverse.samples.jsonl", [s.to_dict() for s in samples])
+    # no box: strict reads the letter A; paper finds no box and scores the string "None" (no A in it)
+    write_jsonl(
+        run / "mathverse.responses.jsonl", [Response(s.id, "The answer is A.").to_dict() for s in samples]
+    )
+    reports = [score_run(run, protocol, workers=1) for protocol in ("strict", "paper")]
+    text = markdown(reports)
+    assert "- problem_version (strict): Vision Only 100.0% (n=2)" in text, text
+    assert "- problem_version (paper): Vision Only 0.0% (n=2)" in text, text
+    assert "- verdicts by rule (strict): choice:cue 2" in text, text
+    assert "- verdicts by rule (paper): none 2" in text, text

@@ -240,6 +240,31 @@ def _timeout_line(reports: list[dict]) -> str:
     )
 
 
+RULES_SHOWN = 8  # rules listed per protocol and task, the most frequent first
+
+
+def _protocol_lines(protocol: str, task: dict | None) -> list[str]:
+    """A task's breakdowns and WeMath metrics under one protocol, and how many verdicts each rule decided
+    (so credit from, say, the paper protocol's letter-anywhere rule is visible)."""
+    if not task:
+        return []
+    lines = [
+        f"- {key} ({protocol}): "
+        + "; ".join(f"{v} {m['accuracy']:.1f}% (n={m['n']})" for v, m in values.items())
+        for key, values in task.get("breakdowns", {}).items()
+    ]
+    if "wemath" in task:
+        lines.append(f"- WeMath ({protocol}): " + ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}"
+                                                            for k, v in task["wemath"].items()))  # fmt: skip
+    rules = task.get("rules") or {}
+    if rules:
+        shown = list(rules.items())[:RULES_SHOWN]
+        rest = sum(rules.values()) - sum(count for _, count in shown)
+        lines.append(f"- verdicts by rule ({protocol}): " + ", ".join(f"{rule} {count}" for rule, count in shown)
+                     + (f", other rules {rest}" if rest else ""))  # fmt: skip
+    return lines
+
+
 def markdown(reports: list[dict]) -> str:
     """The whole report.md: the main table, then per-task breakdowns and failures."""
     out = [
@@ -264,13 +289,8 @@ def markdown(reports: list[dict]) -> str:
         out.append(f"{task['n']} responses for {task['items']} items, {task['missing']} missing"
                    + _missing_text(task.get("missing_by_shard")) + ". "
                    + ", ".join(f"{r['protocol']}: {r['tasks'][name]['accuracy']:.1f}%" for r in reports))  # fmt: skip
-        for key, values in task.get("breakdowns", {}).items():
-            out.append(
-                f"- {key}: " + "; ".join(f"{v} {m['accuracy']:.1f}% (n={m['n']})" for v, m in values.items())
-            )
-        if "wemath" in task:
-            out.append("- WeMath: " + ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}"
-                                                 for k, v in task["wemath"].items()))  # fmt: skip
+        for report in reports:  # every protocol's own breakdowns, labelled, and what decided its verdicts
+            out.extend(_protocol_lines(report["protocol"], report["tasks"].get(name)))
         timeouts = [
             (r["protocol"], r["tasks"][name].get("timeouts", [])) for r in reports if name in r["tasks"]
         ]
