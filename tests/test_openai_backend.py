@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import socket
 import time
 
@@ -13,21 +14,29 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from openai_server import serve  # noqa: E402 - after the skips
+from openai_server import completion, json_reply, scripted, serve  # noqa: E402 - after the skips
 
 from vgpo_eval import prompts  # noqa: E402
 from vgpo_eval.backends import Decoding, Request  # noqa: E402
-from vgpo_eval.backends.openai import OpenAIBackend  # noqa: E402
+from vgpo_eval.backends.openai import EXTRA_FIELDS_ENV, OpenAIBackend  # noqa: E402
+from vgpo_eval.cli import main  # noqa: E402
 from vgpo_eval.types import Sample  # noqa: E402
+from vgpo_tasks import synthetic  # noqa: E402
+
+# vLLM's sampling fields at their off values: without them a `vllm serve` lacking `--generation-config vllm`
+# fills them in from Qwen2.5-VL's generation_config.json (top_k 1, repetition_penalty 1.05)
+NEUTRAL = {"repetition_penalty": 1.0, "top_k": -1, "min_p": 0.0}
 
 SMALL = {"min_pixels": 56 * 56, "max_pixels": 112 * 112}  # the tiny processor's own bounds
 
 
 @pytest.fixture(autouse=True)
 def _no_proxy(monkeypatch):
-    """urllib honours *_proxy variables; these tests talk to 127.0.0.1 directly, never through a proxy."""
+    """urllib honours *_proxy variables; these tests talk to 127.0.0.1 directly, never through a proxy.
+    The extra sampling fields are sent unless the environment turns them off: not here."""
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.delenv(EXTRA_FIELDS_ENV, raising=False)
 
 
 @pytest.fixture
@@ -136,8 +145,8 @@ def test_request_body(tiny_model_dir, samples):
         ]
         assert sorted(b["seed"] for b in sent) == [11, 13]
         for body in sent:
-            assert {k: body[k] for k in ("model", "max_tokens", "temperature", "top_p", "n")} == {
-                "model": "tiny", "max_tokens": 3, "temperature": 0.7, "top_p": 0.9, "n": 1,
+            assert {k: body[k] for k in ("model", "max_tokens", "temperature", "top_p", "n", *NEUTRAL)} == {
+                "model": "tiny", "max_tokens": 3, "temperature": 0.7, "top_p": 0.9, "n": 1, **NEUTRAL,
             }  # fmt: skip
             system, user = body["messages"]
             assert system == {"role": "system", "content": "You are a helpful assistant."}
@@ -159,7 +168,49 @@ def test_describe_never_shows_the_key():
         "base_url": "http://127.0.0.1:8000/v1",
         "concurrency": 3,
         "request_timeout": 90,
+        "extra_decoding_fields": NEUTRAL,
     }
+
+
+def test_greedy_bodies_carry_the_neutral_sampling_fields():
+    """The paper's greedy decoding, spelled out on the wire: temperature 0, top_p 1 and vLLM's extra fields
+    at their off values, in every body (each index of each item), so no server default can fill them in."""
+    seen: list = []
+    todo = [Request(Sample(f"q{i}", "t", f"What is {i} + 1?", str(i + 1)), indices=(0, 1)) for i in range(3)]
+    with scripted(lambda handler, body, n: json_reply(handler, completion("\\boxed{1}")), record=seen) as url:
+        responses = list(backend(url).generate(todo, Decoding(max_new_tokens=5)))
+    assert len(responses) == len(seen) == 6 and all(r.error is None for r in responses)
+    for path, _, body in seen:
+        assert path == "/v1/chat/completions"
+        assert {k: v for k, v in body.items() if k not in ("messages", "seed")} == {
+            "model": "tiny", "max_tokens": 5, "temperature": 0.0, "top_p": 1.0, "n": 1, **NEUTRAL,
+        }  # fmt: skip
+        assert type(body["top_k"]) is int and type(body["repetition_penalty"]) is float
+
+
+@pytest.mark.parametrize("off", ["argument", "environment"])
+def test_a_server_that_refuses_unknown_fields(monkeypatch, off):
+    """Like `transformers serve` (HTTP 422 naming the keys it does not know): the error says how to leave the
+    fields out; left out (by the argument or the environment), the server answers and describe() says so."""
+    known = {"model", "messages", "max_tokens", "temperature", "top_p", "seed", "n"}
+
+    def answer(handler, body, n):
+        unexpected = sorted(set(body) - known)
+        if unexpected:
+            return json_reply(handler, {"detail": f"Unexpected keys in the request: {unexpected}"}, 422)
+        json_reply(handler, completion("2"))
+
+    item = [Request(Sample("s", "t", "What is 1 + 1?", "2"))]
+    with scripted(answer) as url:
+        (refused,) = backend(url, retries=1, backoff=0.01).generate(item, Decoding(max_new_tokens=4))
+        assert refused.error.startswith(f"openai: HTTP 422 from {url}/chat/completions: ")
+        assert "top_k" in refused.error and f"{EXTRA_FIELDS_ENV}=0" in refused.error
+        if off == "environment":
+            monkeypatch.setenv(EXTRA_FIELDS_ENV, "0")
+        plain = backend(url, **({"extra_fields": False} if off == "argument" else {}))
+        (answered,) = plain.generate(item, Decoding(max_new_tokens=4))
+    assert (answered.error, answered.text) == (None, "2")
+    assert plain.describe()["extra_decoding_fields"] is None
 
 
 def test_slow_server_gives_error_responses(tiny_model_dir, samples):
@@ -229,3 +280,23 @@ def test_every_server_down_is_one_clear_error(samples):
     both = backend(f"{closed_port_url()},{closed_port_url()}", retries=1, backoff=0.01)
     with pytest.raises(ConnectionError, match="no OpenAI-compatible server"):
         list(both.generate(requests(samples[2:]), Decoding(max_new_tokens=4)))
+
+
+@pytest.mark.parametrize("flag", [False, True])
+def test_config_json_records_the_fields_sent(tmp_path, monkeypatch, flag):
+    """Through the command line: every body carries the fields, and config.json says they were sent; with
+    `--no-extra-decoding-fields` none does, and config.json records null."""
+    monkeypatch.setenv("VGPO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("VGPO_OPENAI_EXTRA_FIELDS", raising=False)
+    data = synthetic.write(tmp_path / "data", ["counting"], n=2)
+    seen: list = []
+    with scripted(lambda handler, body, n: json_reply(handler, completion("\\boxed{3}")), record=seen) as url:
+        argv = ["run", "--tasks", "counting", "--model", "served", "--backend", "openai", "--base-url", url,
+                "--source", "local", "--data-dir", str(data), "--out", str(tmp_path / "run"),
+                "--protocols", "strict", "--workers", "1", *(["--no-extra-decoding-fields"] if flag else [])]  # fmt: skip
+        assert main(argv) in (0, 1)
+    assert len(seen) == 2 and all(body["temperature"] == 0.0 for _, _, body in seen)
+    assert all((NEUTRAL.keys() & body.keys()) == (set() if flag else NEUTRAL.keys()) for _, _, body in seen)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["backend"]["extra_decoding_fields"] == (None if flag else NEUTRAL)
+    assert config["run"]["decoding"]["temperature"] == 0.0

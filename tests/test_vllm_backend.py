@@ -4,6 +4,7 @@ failures). Nothing here proves it against a real vLLM engine."""
 
 from __future__ import annotations
 
+import json
 import sys
 import types
 from types import SimpleNamespace
@@ -13,7 +14,9 @@ import pytest
 from vgpo_eval import prompts
 from vgpo_eval.backends import BACKENDS, Decoding, Request
 from vgpo_eval.backends.vllm import VLLMBackend, build_inputs, sampling_kwargs, to_responses
+from vgpo_eval.cli import main
 from vgpo_eval.types import Sample
+from vgpo_tasks import synthetic
 
 IMAGE_SLOT = "<|vision_start|><|image_pad|><|vision_end|>"
 
@@ -182,7 +185,7 @@ def test_generate_batches_and_maps_indices(fake_vllm, tiny_model_dir, processor,
     assert [len(call) for call in llm.calls] == [2, 2, 1]
     assert llm.kwargs == {
         "model": str(tiny_model_dir), "revision": None, "tensor_parallel_size": 1, "dtype": "bfloat16", "seed": 5,
-        "limit_mm_per_prompt": {"image": 8, "video": 0},
+        "limit_mm_per_prompt": {"image": 8, "video": 0}, "max_model_len": 8192,  # Look-Back's engine
     }  # fmt: skip
     assert "mm_processor_kwargs" not in llm.kwargs  # the processor keeps its defaults, as Look-Back's engine
     assert [kw["n"] for call in llm.calls for _, kw in call] == [1, 1, 1, 3, 1]
@@ -245,3 +248,75 @@ def test_data_parallel_size_reaches_the_engine(fake_vllm, tiny_model_dir):
     assert backend.engine_kwargs(Decoding())["data_parallel_size"] == 8
     assert backend.describe()["data_parallel_size"] == 8
     assert "data_parallel_size" not in VLLMBackend(str(tiny_model_dir)).engine_kwargs(Decoding())
+
+
+# -- max_model_len: Look-Back's 8,192 unless asked otherwise ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flag", "engine", "recorded"),
+    [
+        ([], 8192, 8192),  # the default: Look-Back's engine, not the model's 128K
+        (["--max-model-len", "16384"], 16384, 16384),
+        (["--max-model-len", "0"], None, 0),  # 0: the model's own (the engine gets no max_model_len)
+    ],
+)
+def test_max_model_len_reaches_the_engine_and_config_json(fake_vllm, tiny_model_dir, tmp_path, monkeypatch,
+                                                          flag, engine, recorded):  # fmt: skip
+    """Through the command line: the flag (or its default) is what `vllm.LLM` receives and what config.json
+    records, both in the run's backend options and in the backend's own settings (null: the model's own)."""
+    monkeypatch.setenv("VGPO_CACHE", str(tmp_path / "cache"))
+    data = synthetic.write(tmp_path / "data", ["counting"], n=2)
+    out = tmp_path / "run"
+    argv = ["run", "--tasks", "counting", "--model", str(tiny_model_dir), "--backend", "vllm", "--source", "local",
+            "--data-dir", str(data), "--out", str(out), "--protocols", "strict", "--workers", "1", *flag]  # fmt: skip
+    assert main(argv) in (0, 1)
+    (llm,) = FakeLLM.instances
+    assert llm.kwargs.get("max_model_len") == engine and ("max_model_len" in llm.kwargs) == (
+        engine is not None
+    )
+    config = json.loads((out / "config.json").read_text())
+    assert config["run"]["backend_options"]["max_model_len"] == recorded
+    assert config["backend"]["max_model_len"] == engine
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (
+            ["--max-model-len", "2048"],
+            "--max-model-len 2048 leaves no room for a prompt beside --max-new-tokens 2048",
+        ),
+        (["--max-model-len", "4000", "--max-new-tokens", "4096"], "--max-model-len 4000 leaves no room"),
+        (["--max-model-len", "-1"], "argument --max-model-len: '-1' is not a whole number >= 0"),
+        (["--max-model-len", "8k"], "argument --max-model-len: '8k' is not a whole number >= 0"),
+    ],
+)
+def test_a_max_model_len_too_small_is_refused_before_anything_loads(fake_vllm, tiny_model_dir, tmp_path, capsys,
+                                                                    flags, says):  # fmt: skip
+    argv = ["run", "--tasks", "counting", "--model", str(tiny_model_dir), "--backend", "vllm",
+            "--out", str(tmp_path / "run"), *flags]  # fmt: skip
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2 and says in capsys.readouterr().err
+    assert not FakeLLM.instances and not (tmp_path / "run").exists()
+
+
+def test_max_model_len_in_the_backend_itself(fake_vllm, tiny_model_dir, requests):
+    """Without the command line (`--backend auto`, the Python API): the same default, 0 or None for the model's
+    own, a negative value refused at once, and a context too small for --max-new-tokens refused before the
+    engine is built."""
+    assert VLLMBackend(str(tiny_model_dir)).engine_kwargs(Decoding())["max_model_len"] == 8192
+    assert BACKENDS["vllm"](str(tiny_model_dir)).describe()["max_model_len"] == 8192
+    for own in (0, None):
+        backend = VLLMBackend(str(tiny_model_dir), max_model_len=own)
+        assert "max_model_len" not in backend.engine_kwargs(Decoding())
+        assert backend.describe()["max_model_len"] is None
+    with pytest.raises(ValueError, match="--max-model-len -1 is not a whole number"):
+        VLLMBackend(str(tiny_model_dir), max_model_len=-1)
+    small = VLLMBackend(str(tiny_model_dir), max_model_len=1024)
+    with pytest.raises(ValueError, match="--max-model-len 1024 leaves no room .* --max-new-tokens 2048"):
+        list(small.generate(requests[:1], Decoding()))
+    assert not FakeLLM.instances
+    list(small.generate(requests[:1], Decoding(max_new_tokens=64)))
+    assert FakeLLM.instances[0].kwargs["max_model_len"] == 1024

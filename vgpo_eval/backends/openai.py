@@ -3,8 +3,14 @@
 The way to use vLLM from another environment: run `vllm serve MODEL` there, `--backend openai` here.
 Each (item, response index) is one request, seed `decoding.seed + index`, `concurrency` in flight
 (standard library only: urllib and a thread pool); responses are yielded as they complete.
-Serve with `--generation-config vllm`, so the checkpoint's generation_config.json (Qwen2.5-VL ships
-top_k=1, repetition_penalty=1.05) cannot fill in the sampling parameters this body leaves out.
+Every body also carries vLLM's sampling fields beyond the OpenAI API at their neutral values
+(`NEUTRAL_FIELDS`: repetition_penalty 1.0, top_k -1, min_p 0.0), so a `vllm serve` started without
+`--generation-config vllm` cannot fill them in from the checkpoint's generation_config.json
+(Qwen2.5-VL ships top_k=1, repetition_penalty=1.05): with temperature, top_p and max_tokens, every
+sampling parameter vLLM takes from there is sent. A server that rejects unknown fields (`transformers
+serve` answers 422) needs `run --no-extra-decoding-fields` (or `VGPO_OPENAI_EXTRA_FIELDS=0`, `extra_fields=False`):
+then they are left out, config.json records `extra_decoding_fields: null`, and such a server's own
+defaults apply.
 
 The server is untrusted input, like a model's output. Each try has two limits: `timeout` (600 s) on
 any one socket operation (idle), and `request_timeout` (600 s) on the whole try, connect to last byte,
@@ -60,6 +66,10 @@ MAX_BACKOFF = 30.0  # seconds
 # loaded vLLM server gives one request several times that), plus queueing and prefill.
 REQUEST_TIMEOUT = 600.0  # seconds
 MAX_REPLY = 16 * 2**20  # bytes; one completion of 2,048 tokens is a few KiB of JSON
+# vLLM's (and SGLang's) sampling fields outside the OpenAI API, at their "off" values: top_k -1 is the value
+# every vLLM version takes as disabled (older ones refuse 0), as does SGLang
+NEUTRAL_FIELDS: dict[str, Any] = {"repetition_penalty": 1.0, "top_k": -1, "min_p": 0.0}
+EXTRA_FIELDS_ENV = "VGPO_OPENAI_EXTRA_FIELDS"  # "0" (or false/no/off): leave NEUTRAL_FIELDS out of the body
 
 
 class _Failed(Exception):
@@ -227,7 +237,7 @@ class OpenAIBackend:
     def __init__(
         self, model: str, base_url: str = "http://127.0.0.1:8000/v1", api_key: str | None = None,
         concurrency: int = 8, timeout: float = 600.0, retries: int = 4, backoff: float = 1.0,
-        request_timeout: float = REQUEST_TIMEOUT,
+        request_timeout: float = REQUEST_TIMEOUT, extra_fields: bool | None = None,
     ):  # fmt: skip
         problem = base_url_error(base_url)
         if problem:
@@ -243,13 +253,17 @@ class OpenAIBackend:
             )
         self.concurrency, self.timeout, self.retries, self.backoff = concurrency, timeout, retries, backoff
         self.request_timeout = request_timeout
+        if extra_fields is None:  # the environment decides; sent unless turned off there
+            off = os.environ.get(EXTRA_FIELDS_ENV, "").strip().lower() in ("0", "false", "no", "off")
+            extra_fields = not off
+        self.extra_fields = dict(NEUTRAL_FIELDS) if extra_fields else {}
         self._lock, self._busy, self._dead = threading.Lock(), Counter(), set()
         self._opener = urllib.request.build_opener(_HTTPHandler, _HTTPSHandler, _NoRedirect)
 
     def describe(self) -> dict[str, Any]:
         """What config.json records: never the API key (nor a URL with credentials: refused above)."""
         return dict(backend=self.name, model=self.model, base_url=self.base_url, concurrency=self.concurrency,
-                    request_timeout=self.request_timeout)  # fmt: skip
+                    request_timeout=self.request_timeout, extra_decoding_fields=self.extra_fields or None)  # fmt: skip
 
     def _redact(self, text: str) -> str:
         """`text` without the API key: a server (or a proxy) may echo the Authorization header in its error."""
@@ -266,10 +280,10 @@ class OpenAIBackend:
             return url
 
     def body(self, chat: list[dict], decoding: Decoding, index: int) -> dict[str, Any]:
-        """The Chat Completions request body of response `index`."""
+        """The Chat Completions request body of response `index` (with NEUTRAL_FIELDS unless turned off)."""
         return {"model": self.model, "messages": chat, "max_tokens": decoding.max_new_tokens,
                 "temperature": decoding.temperature, "top_p": decoding.top_p, "seed": decoding.seed + index,
-                "n": 1}  # fmt: skip
+                "n": 1, **self.extra_fields}  # fmt: skip
 
     def generate(self, requests: Iterable[Request], decoding: Decoding) -> Iterator[Response]:
         jobs = _jobs(requests, decoding.prompt)
@@ -352,6 +366,11 @@ class OpenAIBackend:
             except (OSError, http.client.HTTPException):  # cut at the deadline, or the server hung up
                 detail = "(no readable body)"
             retry = exc.code == 429 or exc.code >= 500
+            if not retry and any(name in detail for name in self.extra_fields):
+                detail += (
+                    " (a server that refuses vLLM's sampling fields: re-run with --no-extra-decoding-fields "
+                    f"or {EXTRA_FIELDS_ENV}=0)"
+                )
             raise _Failed(f"HTTP {exc.code} from {url}: {detail}", retry=retry) from None
         except (OSError, http.client.HTTPException) as exc:
             # urllib wraps only the connect-and-send phase; the deadline's timer starts once connected

@@ -8,6 +8,9 @@ repetition_penalty=1.05) never apply. K samples are one prompt with n=K, seed `d
 indices[0]`: vLLM seeds child k with `seed + k`, so response i gets seed `decoding.seed + i` as in the
 hf backend (when the missing indices are contiguous); greedy asks for one output, copied to every
 index. A failing batch is halved until the failing items are found; each becomes an error Response.
+The engine's context is `max_model_len` tokens, 8,192 by default as in Look-Back's engine (prompt,
+images included, plus response; it also sizes the KV cache); 0 or None keeps the model's own
+(128K for Qwen2.5-VL), and config.json then records null.
 `build_inputs`, `sampling_kwargs` and `to_responses` are pure and run (and are tested) without vLLM.
 """
 
@@ -25,6 +28,7 @@ MISSING = (
     "the vllm backend needs vLLM, which pins its own torch: install the vllm extra in its own environment: "
     "pip install 'vgpo[vllm]' (GPU machines), or use --backend openai against `vllm serve`"
 )
+MAX_MODEL_LEN = 8192  # tokens: Look-Back's engine (max_model_len=8192); 0 = the model's own
 
 
 def build_inputs(requests: list[Request], decoding: Decoding, processor: Any) -> list[dict]:
@@ -74,11 +78,14 @@ class VLLMBackend:
 
     def __init__(
         self, model: str, revision: str | None = None, tensor_parallel_size: int = 1, dtype: str = "bfloat16",
-        max_model_len: int | None = None, batch_size: int = 256, max_images: int = 8, data_parallel_size: int = 1,
+        max_model_len: int | None = MAX_MODEL_LEN, batch_size: int = 256, max_images: int = 8,
+        data_parallel_size: int = 1,
     ):  # fmt: skip
+        if max_model_len is not None and (type(max_model_len) is not int or max_model_len < 0):
+            raise ValueError(f"vllm: --max-model-len {max_model_len!r} is not a whole number >= 0 (0: the model's own)")  # fmt: skip
         self._vllm = _import_vllm()  # fail at construction, before a run folder is written
         self.model_id, self.revision, self.dtype = model, revision, dtype
-        self.tensor_parallel_size, self.max_model_len = tensor_parallel_size, max_model_len
+        self.tensor_parallel_size, self.max_model_len = tensor_parallel_size, max_model_len or None
         self.data_parallel_size = (
             data_parallel_size  # vLLM's own data parallelism: engine replicas on one node
         )
@@ -108,6 +115,11 @@ class VLLMBackend:
     def _load(self, decoding: Decoding) -> None:
         if self._llm is not None:
             return
+        if self.max_model_len is not None and self.max_model_len <= decoding.max_new_tokens:
+            raise ValueError(
+                f"vllm: --max-model-len {self.max_model_len} leaves no room for a prompt beside --max-new-tokens "
+                f"{decoding.max_new_tokens}; raise it (with --backend vllm), or pass 0 for the model's own"
+            )
         from transformers import AutoProcessor
 
         self._processor = AutoProcessor.from_pretrained(self.model_id, revision=self.revision)
