@@ -159,3 +159,39 @@ def test_a_batch_gives_each_item_its_own_scores(tiny_model_dir, tmp_path):
     for (prompt, images, response), got in zip(items, batched, strict=True):
         alone = response_focus(model, processor, prompt, images, response)
         assert len(got) == len(alone) and torch.allclose(torch.tensor(got), torch.tensor(alone), atol=1e-4)
+
+
+def test_focus_from_another_directory_on_a_run_made_with_relative_paths(tiny_model_dir, tmp_path, monkeypatch,
+                                                                        capsys):  # fmt: skip
+    """A run made with a relative --model and --data-dir records them in full, so `focus --run` works from
+    anywhere; an analysis written elsewhere (--out) leaves the run's report alone; a focus whose every
+    response fails exits non-zero."""
+    import shutil
+
+    from vgpo_eval import prompts
+
+    made, elsewhere = tmp_path / "made", tmp_path / "elsewhere"
+    made.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.setenv("VGPO_CACHE", str(tmp_path / "cache"))
+    shutil.copytree(tiny_model_dir, made / "tiny")
+    synthetic.write(made / "data", ["counting"], n=2)
+    monkeypatch.chdir(made)
+    assert main(["run", "--tasks", "counting", "--model", "tiny", "--backend", "hf", "--source", "local",
+                 "--data-dir", "data", "--out", "run", "--max-new-tokens", "8"]) == 0  # fmt: skip
+    config = json.loads((made / "run" / "config.json").read_text())["run"]
+    assert config["model"] == str(made / "tiny") and config["data_dir"] == str(made / "data")
+    monkeypatch.chdir(elsewhere)
+    assert main(["focus", "--run", str(made / "run")]) == 0
+    lines = (made / "run" / "focus" / "focus.items.jsonl").read_text().splitlines()
+    assert len(lines) == 2 and all("scores" in json.loads(line) for line in lines), lines
+    report = (made / "run" / "report.md").read_text()
+    assert "## Visual focus" in report
+    assert main(["focus", "--run", str(made / "run"), "--out", str(elsewhere / "f"), "--limit", "1"]) == 0
+    assert (made / "run" / "report.md").read_text() == report  # written under --out only
+    monkeypatch.setattr(prompts, "load_images", lambda *a, **k: (_ for _ in ()).throw(OSError("gone")))
+    capsys.readouterr()
+    assert main(["focus", "--run", str(made / "run"), "--out", str(elsewhere / "g")]) == 2
+    err = capsys.readouterr().err
+    assert "no response of" in err and "OSError: gone" in err, err
+    assert (made / "run" / "report.md").read_text() == report  # a failed analysis replaces nothing

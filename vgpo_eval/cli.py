@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import re
+import select
 import sys
 from pathlib import Path
 
@@ -48,7 +50,25 @@ class Parser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse, check and run one command; returns the exit code (130 after Ctrl-C)."""
+    """Parse, check and run one command; returns the exit code (130 after Ctrl-C; 141, as a shell reports a
+    process ended by SIGPIPE, when the reader of its output went away: `vgpo-eval list | head -1`)."""
+    try:
+        try:
+            code = _main(argv)
+        except SystemExit:  # --help or a usage error: what argparse printed is flushed here too
+            sys.stdout.flush()
+            raise
+        sys.stdout.flush()  # a reader that has gone shows here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        if not _stdout_reader_gone():  # another pipe (a server's socket): a real error
+            raise
+        # Python's "Note on SIGPIPE": the rest of the output goes nowhere, and the exit is quiet
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _main(argv: list[str] | None) -> int:
     from vgpo_eval import commands
 
     if importlib.util.find_spec("vgpo_tasks") is None:  # run from a clone that was never installed
@@ -78,6 +98,19 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe or socket whose reader has closed it (`| head -1` after its line)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by an object without a file (a test's capture)
+        return False
+    if not hasattr(select, "poll"):  # Windows: assume the pipe was stdout
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
 
 
 def _generate_for_focus(args: argparse.Namespace, run_main) -> Path | None:
@@ -120,7 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=PROTOCOL_HELP + "\nexamples:\n  vgpo-eval score preds.jsonl --out preds.scored.jsonl\n"
         "  vgpo-eval score --run runs/my-run --protocol papo", formatter_class=raw,
     ))  # fmt: skip
-    one = commands.add_parser("check", help="check one response against a gold answer, and say why")
+    one = commands.add_parser(
+        "check", help="check one response against a gold answer, and say why",
+        description="Check one response against a gold answer under a protocol; prints the verdict as one JSON "
+        "line ({correct, extracted, rule}), or with --explain how it was reached.",
+        epilog="exit status: 0 when the check ran, whatever the verdict: an incorrect answer exits 0 too (read "
+        '"correct" in the output); 2 for a bad flag or value.',
+    )  # fmt: skip
     one.add_argument("response", help="the response text")
     one.add_argument("--answer", required=True, help="the gold answer (an option letter for multiple choice)")
     one.add_argument("--choices", nargs="*", help="option texts, in letter order")
@@ -279,15 +318,19 @@ def _run_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--request-timeout", type=_positive_float,
                    help="openai: seconds one try of a request may take in all, connect to last byte (default: 600, "
                    "sized for 2,048 new tokens at 3.5 tokens/s or more; raise it with a larger --max-new-tokens)")  # fmt: skip
+    p.add_argument("--no-extra-decoding-fields", action="store_true",
+                   help="openai: leave vLLM's sampling fields (repetition_penalty 1.0, top_k -1, min_p 0.0) out of "
+                   "the request, for a server that refuses unknown fields (transformers serve); its own defaults "
+                   "then apply (recorded in config.json)")  # fmt: skip
     p.add_argument("--tensor-parallel-size", type=_positive, help="vllm: GPUs per model replica")
     p.add_argument("--data-parallel-size", type=_positive,
                    help="vllm: model replicas on this node (vLLM's data parallelism; 8 GPUs, a 7B model: 8)")  # fmt: skip
     p.add_argument("--shard", type=_shard,
                    help="I/N: generate only shard I (0 to N-1) of every task's items, a fixed split by item id; run "
                    "the N shards anywhere into one --out folder, then `vgpo-eval score --run` merges them")  # fmt: skip
-    p.add_argument(
-        "--max-model-len", type=_positive, help="vllm: context length in tokens (default: the model's)"
-    )
+    p.add_argument("--max-model-len", type=_count, default=8192,
+                   help="vllm: the engine's context in tokens, prompt and response (default: 8192, as Look-Back; "
+                   "0: the model's own, 128K for Qwen2.5-VL)")  # fmt: skip
     p.add_argument("--max-images", type=_positive, help="vllm: images per prompt (default: 8)")
     p.add_argument("--dtype", choices=("bfloat16", "float16", "float32", "bf16", "fp16", "fp32"),
                    help="hf/vllm: weights dtype (default: bf16 on GPU, fp32 on CPU for hf)")  # fmt: skip
@@ -332,6 +375,13 @@ def check_run_args(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
     """Checks that need several flags together; `parser.error` exits 2 with the usage line."""
     if getattr(args, "source", None) == "local" and getattr(args, "data_dir", None) is None:
         parser.error("--source local needs --data-dir DIR (the folder holding the tasks' files)")
+    if getattr(args, "data_dir", None) is not None and not _reads_data_dir(args):
+        if args.source == "lookback":  # only the profile's local tasks (GeoMath) read it
+            parser.error(f"--data-dir is not read: under --source lookback only {_local_under(args.source)} "
+                         "comes from it, and no task named does; add --source local to use the files in "
+                         f"{args.data_dir}")  # fmt: skip
+        parser.error(f"--data-dir is read only with --source local (--source {args.source} takes every task "
+                     f"from the hub); add --source local to use the files in {args.data_dir}")  # fmt: skip
     if getattr(args, "command", None) != "run":
         return
     if args.base_url is not None:
@@ -342,6 +392,9 @@ def check_run_args(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
             parser.error(f"--base-url: {problem}")
     if args.min_pixels > args.max_pixels:
         parser.error(f"--min-pixels ({args.min_pixels}) is larger than --max-pixels ({args.max_pixels})")
+    if args.backend == "vllm" and 0 < args.max_model_len <= args.max_new_tokens:
+        parser.error(f"--max-model-len {args.max_model_len} leaves no room for a prompt beside --max-new-tokens "
+                     f"{args.max_new_tokens}; raise it, or pass 0 for the model's own")  # fmt: skip
     if args.backend != "openai":
         path = Path(args.model).expanduser()
         if args.model.startswith((".", "/", "~")) or path.exists():
@@ -350,6 +403,22 @@ def check_run_args(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
                 parser.error(f"--model {args.model}: the folder {what}")
         elif not _HUB_ID.match(args.model):
             parser.error(f"--model {args.model!r} is neither a local folder nor a hub id (owner/name)")
+
+
+def _reads_data_dir(args: argparse.Namespace) -> bool:
+    """Whether a task the command names takes its rows from --data-dir under its --source (every task under
+    `local`; under a profile such as `lookback`, the tasks it takes from a local folder)."""
+    from vgpo_eval.task import actual_source
+    from vgpo_tasks import TASKS, resolve
+
+    tasks = [TASKS[args.task]] if getattr(args, "task", None) else resolve(getattr(args, "tasks", "all"))
+    return any(actual_source(task, args.source) == "local" for task in tasks)
+
+
+def _local_under(source: str) -> str:
+    from vgpo_eval.task import PROFILES
+
+    return ", ".join(name for name, own in PROFILES.get(source, {}).items() if own == "local") or "no task"
 
 
 def _task_names() -> list[str]:

@@ -32,16 +32,16 @@ def score(args: argparse.Namespace) -> int:
     if not args.input.is_file():
         return _error(f"no such file: {args.input}")
     out = args.out or args.input.with_name(f"{args.input.stem}.scored.{args.protocol}.jsonl")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    summary = score_file(args.input, out, args.protocol, args.workers)
+    summary = score_file(args.input, out, args.protocol, args.workers)  # writes nothing for an empty file
     if not summary.scored and not summary.errors:
-        return _error(f"{args.input} holds no responses (it is empty)")
+        return _error(f"{args.input} holds no responses (no line with text in it): nothing written")
     print(summary.render())
     print(f"scored lines written to {out}")
-    if not summary.scored:
-        return _error(f"no line of {args.input} could be scored (see the line errors in {out})")
+    if not summary.scored:  # the first bad line's reason names its line and field: "line 1: missing response"
+        return _error(f"no line of {args.input} could be scored; {summary.first_error} (every line's error is in {out})")  # fmt: skip
     if summary.errors:
-        print(f"{len(summary.errors)} line(s) could not be scored: fix them and score again", file=sys.stderr)
+        print(f"{len(summary.errors)} line(s) of {args.input} could not be scored (first: {summary.first_error}): "
+              "fix them and score again", file=sys.stderr)  # fmt: skip
         return 1
     return 0
 
@@ -141,6 +141,12 @@ def run(args: argparse.Namespace) -> int:
     from vgpo_tasks import resolve
 
     tasks = resolve(args.tasks)
+    # the run folder records where the model and the data are in full: `focus`, `score` or a resumed run
+    # from any other directory finds them again
+    if args.data_dir is not None:
+        args.data_dir = args.data_dir.expanduser().resolve()
+    if args.backend != "openai" and Path(args.model).expanduser().is_dir():
+        args.model = str(Path(args.model).expanduser().resolve())
     if args.samples > 1 and args.temperature == 0:
         print("warning: --samples > 1 with greedy decoding gives identical responses", file=sys.stderr)
     decoding = Decoding(
@@ -154,7 +160,8 @@ def run(args: argparse.Namespace) -> int:
         "vllm": common | {"tensor_parallel_size": args.tensor_parallel_size, "max_model_len": args.max_model_len,
                           "max_images": args.max_images, "data_parallel_size": args.data_parallel_size},
         "openai": {"concurrency": args.concurrency, "base_url": args.base_url,
-                   "request_timeout": args.request_timeout},
+                   "request_timeout": args.request_timeout,
+                   **({"extra_fields": False} if getattr(args, "no_extra_decoding_fields", False) else {})},
     }[args.backend]  # fmt: skip
     out = args.out or Path(default_out_dir(args.model, args.source, decoding))
     config = RunConfig(
@@ -252,13 +259,15 @@ def table(args: argparse.Namespace) -> int:
 def show(args: argparse.Namespace) -> int:
     """Print exactly what the model receives for one item: system and user text, where each image goes,
     each image's size after resizing and its visual tokens, and the gold answer."""
+    from vgpo_eval import hub
     from vgpo_eval.prompts import SYSTEM, fit_pixels, user_text, visual_tokens
     from vgpo_eval.task import DataError, load
     from vgpo_tasks import TASKS
 
     try:
+        hub.require(None, [TASKS[args.task]], args.source)  # no hub: one line now, not the libraries' retries
         loaded = load(TASKS[args.task], args.source, args.data_dir, sharegpt=args.sharegpt)
-    except DataError as exc:
+    except (DataError, ValueError) as exc:
         return _error(str(exc))
     if not loaded.samples:
         return _error(f"{args.task}: no item could be read ({'; '.join(loaded.errors[:2])})")
@@ -358,6 +367,9 @@ def focus(args: argparse.Namespace) -> int:
     model = args.model or config.get("run", {}).get("model")
     if model is None:
         return _error(f"{args.run} records no model: give --model")
+    if not args.model and _relative_path(model) and not Path(model).is_dir():
+        return _error(f"{args.run} records the model as the relative path {model!r}, which is not a folder from "
+                      f"here ({Path.cwd()}): run focus from where the run was made, or give --model")  # fmt: skip
     if not any(args.run.glob(f"*.scored.{args.protocol}.jsonl")):
         return _error(
             f"{args.run} is not scored under {args.protocol}: vgpo-eval score --run {args.run} --protocol {args.protocol}"
@@ -367,11 +379,20 @@ def focus(args: argparse.Namespace) -> int:
         layers = [int(x) for x in args.layers.split(",")] if args.measure == "attention" else None
     except ValueError:
         return _error(f"--layers {args.layers!r}: give comma-separated layer indices, e.g. -1 or 0,-1")
-    items = analysis.analyse_run(args.run, model, out, args.protocol, args.limit, layers, args.batch_size)
+    try:
+        items = analysis.analyse_run(args.run, model, out, args.protocol, args.limit, layers, args.batch_size)
+    except OSError as exc:  # a model folder or run file that cannot be read: one line, not a traceback
+        return _error(f"focus on {args.run}: {exc}")
+    lines = [line for line in items.read_text(encoding="utf-8").splitlines() if line.strip()]
+    failed = sum(1 for line in lines if '"error"' in line)
+    if lines and failed == len(lines):
+        first = json.loads(lines[0]).get("error")
+        return _error(f"no response of {args.run} could be analysed ({failed}; the first: {first}); "
+                      f"every error is in {items}")  # fmt: skip
     summary = analysis.write_outputs(items, out, model, args.threshold)
-    failed = sum(1 for line in items.read_text(encoding="utf-8").splitlines() if '"error"' in line)
     report = args.run / "report.md"
-    if report.exists():
+    if report.exists() and summary and out.resolve() == (args.run / "focus").resolve():
+        # only the run's own analysis (the default --out) goes into the run's report, and never an empty one
         text = report.read_text(encoding="utf-8").split("\n## Visual focus", 1)[0].rstrip() + "\n\n"
         report.write_text(text + analysis.markdown(summary), encoding="utf-8")
     print(analysis.markdown(summary))
@@ -379,6 +400,11 @@ def focus(args: argparse.Namespace) -> int:
     if failed:
         print(f"{failed} response(s) could not be analysed (their errors are in {items})", file=sys.stderr)
     return 0
+
+
+def _relative_path(model: str) -> bool:
+    """Whether a recorded model names a relative folder ("./tiny", "models/tiny"), not a hub id (owner/name)."""
+    return not Path(model).is_absolute() and (model.startswith((".", "~")) or model.count("/") != 1)
 
 
 COMMANDS = {"run": run, "score": score, "check": check, "list": list_tasks, "export-lmms-eval": export_lmms_eval,

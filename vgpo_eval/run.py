@@ -359,11 +359,22 @@ def _check_resumable(out: Path, config: RunConfig) -> None:
             f"{out / 'config.json'} records no run settings: it is damaged; use another --out"
         )
     mine = json.loads(json.dumps(config.to_dict()))
-    changed = [k for k in GENERATION_KEYS if saved["run"].get(k) != mine.get(k)]
+    changed = [
+        k for k in GENERATION_KEYS if saved["run"].get(k) != mine.get(k) and not _same_folder(k, saved, mine)
+    ]
     if changed:
         raise ValueError(
             f"{out} holds a run made with other {', '.join(changed)}; use another --out (or delete that folder)"
         )
+
+
+def _same_folder(key: str, saved: dict, mine: dict) -> bool:
+    """A model recorded as a relative folder by an older run, and given in full now: the same model when
+    the relative path names that folder from here."""
+    old, new = saved["run"].get(key), mine.get(key)
+    if key != "model" or not isinstance(old, str) or not isinstance(new, str) or Path(old).is_absolute():
+        return False
+    return Path(new).is_absolute() and Path(old).expanduser().resolve() == Path(new)
 
 
 def _write_config(out: Path, config: RunConfig, backend, tasks: list[Task]) -> None:

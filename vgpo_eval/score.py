@@ -96,7 +96,8 @@ def sample_of(record: dict, line: int = 0) -> Sample:
 def score_record(record: dict, protocol: str, line: int = 0) -> dict:
     """One scored output line (or an error record naming the line)."""
     try:
-        verdict = check(record["response"], sample_of(record, line), protocol)
+        sample = sample_of(record, line)  # first: a missing field is named ("line 3: missing response")
+        verdict = check(record["response"], sample, protocol)
     except Exception as exc:  # noqa: BLE001 - a bad line must not stop the file
         return {"line": line, "id": record.get("id"), "error": str(exc)}
     return {
@@ -175,9 +176,11 @@ def score_file(path: Path, out: Path | None, protocol: str = "strict", workers: 
     if out and not lines:  # nothing scored: no empty (or old) scored file left to look like a result
         out.unlink(missing_ok=True)
         out = None
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
     sink = open(out, "w", encoding="utf-8") if out else None  # noqa: SIM115 - closed below
     try:
-        with tqdm(total=len(lines), desc=f"scoring ({protocol})", unit="resp") as bar:
+        with tqdm(total=len(lines), desc=f"scoring ({protocol})", unit="resp", disable=not lines) as bar:
             for records in _map(chunks, protocol, workers):
                 for record in records:
                     summary.add(record)
