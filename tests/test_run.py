@@ -82,16 +82,23 @@ def test_interrupted_run_resumes_to_the_same_result(tiny_model_dir, data, tmp_pa
         assert a["tasks"] == b["tasks"] and a["suites"] == b["suites"]
 
 
-def test_a_missing_image_is_an_error_for_that_item_only(tiny_model_dir, tmp_path):
+@pytest.mark.parametrize("policy", ["wrong", "drop"])
+def test_a_missing_image_is_an_error_for_that_item_only(tiny_model_dir, tmp_path, policy):
+    """An item whose image cannot be read stays visible in report.md either way; --missing-image drop
+    (Look-Back's rule) leaves it out of the denominator, wrong (the default) counts it wrong; recorded."""
     data = synthetic.write(tmp_path / "data", ["counting"], n=3)
     image = next((data / "counting" / "images").iterdir())
     image.unlink()
     out = tmp_path / "run"
-    args = ["--tasks", "counting"]
+    args = ["--tasks", "counting", "--missing-image", policy]
     assert main(["run", *args, "--model", str(tiny_model_dir), "--backend", "hf", "--source", "local",
                  "--data-dir", str(data), "--out", str(out), "--max-new-tokens", "8"]) == 1  # fmt: skip
     task = json.loads((out / "report.strict.json").read_text())["tasks"]["counting"]
-    assert len(task["generation_errors"]) == 1 and task["n"] == 3 and task["rules"]["generation_error"] == 1
+    assert len(task["missing_images"]) == 1 and not task["generation_errors"]
+    assert task["n"] == (3 if policy == "wrong" else 2) and task["rules"]["generation_error"] == 1
+    assert json.loads((out / "config.json").read_text())["run"]["missing_image"] == policy
+    how = "counted wrong" if policy == "wrong" else "dropped from the denominator"
+    assert f"items whose image could not be read (1), {how}" in (out / "report.md").read_text()
     responses = read_responses(out / "counting.responses.jsonl")
     (failed,) = [r for r in responses.values() if r.error]
     assert "cannot read image" in failed.error and image.name in failed.error

@@ -335,6 +335,9 @@ def _run_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", choices=("bfloat16", "float16", "float32", "bf16", "fp16", "fp32"),
                    help="hf/vllm: weights dtype (default: bf16 on GPU, fp32 on CPU for hf)")  # fmt: skip
     p.add_argument("--workers", type=_positive, help="scoring processes (default: one per core)")
+    p.add_argument("--missing-image", choices=("wrong", "drop"), default="wrong",
+                   help="an item whose image cannot be read: wrong (default: kept and counted wrong) or drop (left "
+                   "out of the accuracy's denominator, as Look-Back does); listed in report.md either way, recorded")  # fmt: skip
     p.add_argument("--allow-outside-images", action="store_true",
                    help="--source local: let rows name image files outside --data-dir (absolute paths, '..', links "
                    "out of the folder); by default such an item is an error")  # fmt: skip

@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         revision=args.revision, source=args.source, data_dir=str(args.data_dir) if args.data_dir else None,
         limit=args.limit, protocols=args.protocols, decoding=decoding, backend_options=options,
         skip_missing=not args.require_all, sharegpt=args.sharegpt, shard=args.shard,
-        allow_outside_images=args.allow_outside_images,
+        allow_outside_images=args.allow_outside_images, missing_image=args.missing_image,
     )  # fmt: skip
     try:
         load_errors = generate(config, tasks)
@@ -205,14 +205,19 @@ def report(run_dir: Path, protocols: list[str], workers: int | None, retry: str 
     )
     first = fresh[protocols[0]]
     failed = sum(len(t["generation_errors"]) for t in first["tasks"].values())
+    unreadable = sum(len(t.get("missing_images", [])) for t in first["tasks"].values())
     not_run = first.get("not_run", {})
     if not_run:
         print(f"not run ({len(not_run)}): {', '.join(not_run)}; see report.md for how to provide their data")
+    if unreadable:  # an item that cannot be shown to the model is a failure whichever way it is scored
+        dropped = next(iter(first["tasks"].values())).get("missing_image_policy") == "drop"
+        print(f"{unreadable} item(s) have an image that cannot be read and "
+              f"{'are left out of the accuracy (--missing-image drop)' if dropped else 'count as wrong'}"
+              " (listed in report.md)", file=sys.stderr)  # fmt: skip
     if failed:
         how = retry or "re-run the generating command to retry them"
         print(f"{failed} item(s) failed and count as wrong (listed in report.md); {how}", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if failed or unreadable else 0
 
 
 def _saved(run_dir: Path, protocol: str) -> dict | None:

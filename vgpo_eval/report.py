@@ -17,6 +17,7 @@ from typing import Any
 
 from vgpo_eval.metrics import task_metrics
 from vgpo_eval.run import (
+    MISSING_IMAGE,
     RunFolderError,
     read_json,
     read_run_responses,
@@ -35,14 +36,15 @@ def score_run(run_dir: str | Path, protocol: str = "strict", workers: int | None
     run_dir = Path(run_dir)
     load_errors = _json(run_dir / "load_errors.json") or {}
     tasks: dict[str, Any] = {}
+    config = _config(run_dir)
+    policy = config.get("run", {}).get("missing_image", "wrong")
     for name in task_names(run_dir):
         samples = read_samples(run_dir / f"{name}.samples.jsonl")
         responses = read_run_responses(run_dir, name)
         scored = _score(samples, responses, protocol, workers)
         write_jsonl(run_dir / f"{name}.scored.{protocol}.jsonl", scored)
-        tasks[name] = _summary(name, samples, responses, scored, load_errors.get(name, []))
+        tasks[name] = _summary(name, samples, responses, scored, load_errors.get(name, []), policy)
         tasks[name]["missing_by_shard"] = missing_by_shard(samples, responses, shard_count(run_dir))
-    config = _config(run_dir)
     report = {
         "protocol": protocol,
         "model": config.get("run", {}).get("model"),
@@ -97,14 +99,27 @@ def _score(samples: list, responses: dict, protocol: str, workers: int | None) -
     return sorted(out, key=lambda r: (order.get(r.get("id"), -1), r.get("index", 0)))
 
 
-def _summary(name: str, samples: list, responses: dict, scored: list[dict], load_errors: list[str]) -> dict:
-    correct = {(r["id"], r["index"]): bool(r.get("correct")) for r in scored if "id" in r}
+def _summary(
+    name: str,
+    samples: list,
+    responses: dict,
+    scored: list[dict],
+    load_errors: list[str],
+    policy: str = "wrong",
+) -> dict:
+    """A task's metrics and counts. Items whose image could not be read are counted wrong, or with
+    `policy` "drop" left out of the denominator (Look-Back's rule); listed either way."""
+    unreadable = sorted({r["id"] for r in scored if str(r.get("error") or "").startswith(MISSING_IMAGE)})
+    dropped = set(unreadable) if policy == "drop" else set()
+    correct = {
+        (r["id"], r["index"]): bool(r.get("correct")) for r in scored if "id" in r and r["id"] not in dropped
+    }
     by_id = {s.id: s for s in samples}
     pairs = [(by_id[i], c) for (i, _), c in correct.items() if i in by_id]
     metrics = task_metrics(TASKS[name], pairs) if name in TASKS else {"accuracy": 0.0, "n": len(pairs)}
     answered = {sample_id for sample_id, _ in responses}
     missing = sum(1 for s in samples if s.id not in answered)
-    errors = sorted({r["id"] for r in scored if r.get("rule") == "generation_error"})
+    errors = sorted({r["id"] for r in scored if r.get("rule") == "generation_error"} - set(unreadable))
     # checks that could not judge: a CPU limit ("timeout:") or an exception inside the checker ("error:")
     timeouts = [f"{r['id']}#{r['index']}" for r in scored if str(r.get("rule", "")).startswith(UNJUDGED)]
     return metrics | {
@@ -115,6 +130,8 @@ def _summary(name: str, samples: list, responses: dict, scored: list[dict], load
         "load_errors": load_errors,
         "timeouts": timeouts,
         "rules": dict(Counter(r.get("rule") for r in scored).most_common()),
+        "missing_images": unreadable,
+        "missing_image_policy": policy,
     }
 
 
@@ -294,6 +311,12 @@ def markdown(reports: list[dict]) -> str:
         timeouts = [
             (r["protocol"], r["tasks"][name].get("timeouts", [])) for r in reports if name in r["tasks"]
         ]
+        if task.get("missing_images"):
+            how = ("dropped from the denominator (--missing-image drop, Look-Back's rule)"
+                   if task.get("missing_image_policy") == "drop" else "counted wrong (--missing-image wrong)")  # fmt: skip
+            ids = task["missing_images"]
+            out.append(f"- items whose image could not be read ({len(ids)}), {how}: "
+                       + ", ".join(ids[:20]) + (" ..." if len(ids) > 20 else ""))  # fmt: skip
         for label, items in (
             ("generation errors", task["generation_errors"]),
             ("bad rows", task["load_errors"]),

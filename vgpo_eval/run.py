@@ -43,6 +43,9 @@ GENERATION_KEYS = ("model", "revision", "backend", "source", "sharegpt", "decodi
 _WARNED: set[tuple[str, tuple[str, ...]]] = set()  # malformed lines already reported by this process
 
 
+MISSING_IMAGE = "missing image: "  # the error of an item whose image could not be read
+
+
 class RunFolderError(ValueError):
     """A run folder's file cannot be read or written, or another run is writing the folder; the message
     names the file and says what to do."""
@@ -71,6 +74,7 @@ class RunConfig:
     skip_missing: bool = True  # a task with no data under the source is skipped (False: stop first)
     sharegpt: str = "clean"  # how ShareGPT user turns are read (vgpo_eval.task.SHAREGPT)
     allow_outside_images: bool = False  # local rows may name image files outside data_dir
+    missing_image: str = "wrong"  # an item whose image cannot be read: counted wrong, or dropped (Look-Back)
     shard: tuple[int, int] | None = None  # (I, N): generate only the items shard_owner gives to I
 
     def to_dict(self) -> dict[str, Any]:
@@ -329,8 +333,8 @@ def _requests(todo: list, decoding: Decoding, failed: list[Response]) -> Iterato
     for sample, indices in todo:
         try:
             images = load_images(sample, decoding.min_pixels, decoding.max_pixels)
-        except DataError as exc:
-            failed.extend(error_responses(Request(sample, indices=indices), str(exc)))
+        except DataError as exc:  # kept, marked: scoring counts it wrong or drops it (--missing-image)
+            failed.extend(error_responses(Request(sample, indices=indices), f"{MISSING_IMAGE}{exc}"))
             continue
         yield Request(sample, images, indices)
 
