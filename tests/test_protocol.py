@@ -146,3 +146,24 @@ def test_sharegpt_rows_verbatim_as_look_back_reads_them(tmp_path, capsys):
     assert main(base) == 0
     out = capsys.readouterr().out
     assert out.count("<image ") == 2 and _user(out) == "How many? " + LOOKBACK
+
+
+def test_geomath_under_the_lookback_profile_is_read_as_look_back_reads_it(tmp_path):
+    """Look-Back keeps GeoMath's user turn as it is and sends the first image only; under `--source lookback`
+    GeoMath is read so whatever --sharegpt says (the PAPO_eval rows keep their own reading), while
+    `--source local` reads the same file cleaned (markers out, every image)."""
+    from vgpo_eval.task import load
+    from vgpo_tasks import TASKS
+
+    data = synthetic.write(tmp_path, ["geomath"], n=1)
+    path = next(data.rglob("GeoMath-data.json"))
+    rows = json.loads(path.read_text())
+    rows[0]["images"] = rows[0]["images"] * 2
+    rows[0]["messages"][0]["content"] = "<image><image>" + rows[0]["messages"][0]["content"].removeprefix(
+        "<image>"
+    )
+    path.write_text(json.dumps(rows))
+    (looked,) = load(TASKS["geomath"], "lookback", data).samples
+    assert looked.question.startswith("<image><image>") and len(looked.images) == 1
+    (clean,) = load(TASKS["geomath"], "local", data).samples
+    assert "<image>" not in clean.question and len(clean.images) == 2

@@ -367,7 +367,7 @@ def _data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sharegpt", choices=SHAREGPT, default="clean",
                    help="ShareGPT rows (PAPO_eval, GeoMath): clean (default: <image> markers out, every image, "
                    "the row's own instruction removed) or verbatim (as Look-Back reads them: text as is, the "
-                   "first image only)")  # fmt: skip
+                   "first image only); GeoMath under --source lookback is always read verbatim")  # fmt: skip
     p.add_argument(
         "--data-dir", type=_existing_dir, help="folder holding the tasks' files (for --source local)"
     )

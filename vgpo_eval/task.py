@@ -112,13 +112,18 @@ def load(
     allow_outside_images: bool = False,
 ) -> Loaded:
     """Read a task's rows from one source (or profile) and convert them; bad rows become errors, not crashes.
-    `sharegpt` says how ShareGPT user turns become questions (SHAREGPT). Local rows' image paths must lie
+    `sharegpt` says how ShareGPT user turns become questions (SHAREGPT); under the `lookback` profile the
+    tasks it reads from a local folder (GeoMath) are read verbatim, as Look-Back does. Local rows' image paths must lie
     inside `data_dir` (a row naming /etc/... or ../.. is an error) unless `allow_outside_images`."""
     if source not in SOURCES:
         raise DataError(f"{task.name}: unknown source {source!r}; choose one of {', '.join(SOURCES)}")
     if sharegpt not in SHAREGPT:
         raise DataError(
             f"{task.name}: unknown ShareGPT reading {sharegpt!r}; choose one of {', '.join(SHAREGPT)}"
+        )
+    if source == "lookback" and actual_source(task, source) == "local":
+        sharegpt = (
+            "verbatim"  # GeoMath in Look-Back's own file, read as its script reads it: text as is, one image
         )
     source = actual_source(task, source)
     rows, root, convert = _rows(task, source, data_dir)
