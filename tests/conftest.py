@@ -15,6 +15,19 @@ def tiny_model_dir(tmp_path_factory):
     return build_tiny_qwen2_5_vl(tmp_path_factory.mktemp("tiny_qwen2_5_vl"))
 
 
+@pytest.fixture
+def dataset(tmp_path, monkeypatch):
+    """Four synthetic ViRL39K training rows with small images (the trainer tests' data)."""
+    from vgpo_tasks import synthetic
+    from vgpo_train.data import training_dataset
+
+    monkeypatch.setenv("VGPO_CACHE", str(tmp_path / "cache"))
+    data = synthetic.write(tmp_path / "data", ["virl39k"], n=4)
+    rows, skipped = training_dataset("virl39k", "local", data, min_pixels=3136, max_pixels=12544)
+    assert not skipped and len(rows) == 4
+    return rows
+
+
 def one_item_run(folder, answer: str, response: str):
     """A run folder holding one counting item and its one response (for scoring and report tests)."""
     from vgpo_eval.run import write_jsonl

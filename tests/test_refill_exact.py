@@ -17,22 +17,11 @@ pytest.importorskip("trl")
 
 from test_trainer import _trainer  # noqa: E402
 
-from vgpo_tasks import synthetic  # noqa: E402
 from vgpo_train.advantage import token_advantages  # noqa: E402
-from vgpo_train.data import training_dataset  # noqa: E402
 from vgpo_train.trainer import MULTIMODAL_KEYS, VGPOTrainer  # noqa: E402
 
 N = 4  # rollouts per prompt (SMALL's num_generations); SMALL's rollout batch: 2 prompts = 8 rows per round
 STEPS = 2
-
-
-@pytest.fixture
-def dataset(tmp_path, monkeypatch):
-    monkeypatch.setenv("VGPO_CACHE", str(tmp_path / "cache"))
-    data = synthetic.write(tmp_path / "data", ["virl39k"], n=4)
-    rows, skipped = training_dataset("virl39k", "local", data, min_pixels=3136, max_pixels=12544)
-    assert not skipped and len(rows) == 4
-    return rows
 
 
 def reward_of_row(i: int) -> float:

@@ -9,20 +9,10 @@ pytest.importorskip("trl")
 
 from vgpo_tasks import synthetic  # noqa: E402
 from vgpo_train.config import VGPOConfig  # noqa: E402
-from vgpo_train.data import training_dataset  # noqa: E402
 from vgpo_train.trainer import VGPOTrainer, grpo_args  # noqa: E402
 
 SMALL = {"num_generations": 4, "rollout_batch": 2, "global_batch": 2, "per_device_batch": 4,
          "max_completion_length": 8, "min_pixels": 3136, "max_pixels": 12544}  # fmt: skip
-
-
-@pytest.fixture
-def dataset(tmp_path, monkeypatch):
-    monkeypatch.setenv("VGPO_CACHE", str(tmp_path / "cache"))
-    data = synthetic.write(tmp_path / "data", ["virl39k"], n=4)
-    rows, skipped = training_dataset("virl39k", "local", data, min_pixels=3136, max_pixels=12544)
-    assert not skipped and len(rows) == 4
-    return rows
 
 
 def _trainer(model_dir, rows, out, reward, max_steps=2, **config):

@@ -13,7 +13,7 @@ import torch
 pytest.importorskip("trl")
 
 from standin_device import devices, outside, standin_mode, to_standin  # noqa: E402
-from test_trainer import SMALL, dataset  # noqa: E402, F401 (the fixture)
+from test_trainer import SMALL  # noqa: E402
 
 from vgpo_train.advantage import token_advantages_from_scores  # noqa: E402
 from vgpo_train.config import VGPOConfig  # noqa: E402
@@ -92,7 +92,7 @@ def _one_step(trainer, inputs, standin: bool):
     [{}, {"refill": False}, {"online_filter": False}, {"focus_scope": "update", "global_batch": 1}],
     ids=["refill", "filter-no-refill", "no-filter", "update-scope"],
 )
-def test_a_step_on_a_gpu_keeps_every_tensor_on_the_rewards_device(tiny_model_dir, dataset, tmp_path, config):  # noqa: F811
+def test_a_step_on_a_gpu_keeps_every_tensor_on_the_rewards_device(tiny_model_dir, dataset, tmp_path, config):
     """One prompt's rollouts all get reward 1 (filtered); the other's alternate. With refill (the
     default) a second round is drawn and merged: group ids, the filter, the merge and the advantages
     must all follow the rewards' device, and give the CPU run's values."""

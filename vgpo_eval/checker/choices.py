@@ -134,8 +134,7 @@ def _option_text(i: int, option: str) -> str:
 
 def _options_written(text: str, choices: tuple[str, ...]) -> frozenset[str]:
     """Letters of the options whose text is `text`, letter for letter (case and spacing aside)."""
-    key = " ".join(text.lower().split())
-    key = _SCRIPT.sub(r"\1", key) if ("^" in key or "_" in key) else key
+    key = _plain_scripts(" ".join(text.lower().split()))
     return frozenset(letter for letter, written in _written(tuple(choices)) if written == key)
 
 
@@ -150,7 +149,11 @@ def _written(choices: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 def _key(text: str) -> str:
     """An option's text as compared: normalised, lower case, single spaces, LaTeX scripts written plainly
     ("sp^3" and "sp^{3}" are the option "sp3", "H_2O" is "H2O")."""
-    text = " ".join(normalize(text).lower().split())
+    return _plain_scripts(" ".join(normalize(text).lower().split()))
+
+
+def _plain_scripts(text: str) -> str:
+    """LaTeX super- and subscripts written plainly: "sp^{3}" -> "sp3", "h_2o" -> "h2o"."""
     return _SCRIPT.sub(r"\1", text) if ("^" in text or "_" in text) else text
 
 

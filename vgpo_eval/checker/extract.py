@@ -145,7 +145,7 @@ _NAMED_BY = re.compile(  # "so the width is \boxed{4}": the quantity a box is na
 _UNNAMED = frozenset({"answer", "result", "value", "solution", "number", "option", "choice", "it", "this", "that",
                       "which", "correct", "final", "one"})  # fmt: skip
 _CONTINUED = re.compile(r"(?:\\sqrt\s*(?:\{[^{}$]{1,20}\}|\d)|\\pi\b|π|√\d+)+")
-_BOX_LETTER = re.compile(r"\(?([A-J])\)?\.?")
+BOX_LETTER = re.compile(r"\(?([A-J])\)?\.?")
 # an answer template left unfilled ("Answer: $LETTER", MMMU-Pro's instruction copied out): no answer
 _PLACEHOLDER = re.compile(
     r"^[^\S\n]*(?:\*\*)?(?i:final\s+)?(?i:answer|option|choice)(?:\*\*)?\s*[:：]\s*\$?\(?"
@@ -477,7 +477,7 @@ def _several(region: str) -> Extraction | None:
     distinct = list(dict.fromkeys(content for _, _, content in boxes))
     if len(distinct) < 2:
         return None
-    letters = [_BOX_LETTER.fullmatch(content) for content in distinct]
+    letters = [BOX_LETTER.fullmatch(content) for content in distinct]
     if all(letters):
         return Extraction(", ".join(dict.fromkeys(m.group(1) for m in letters)), "boxes")
     last = boxes[-1]
