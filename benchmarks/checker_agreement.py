@@ -12,13 +12,13 @@ Prints, per file and protocol, agreement, false positives and false negatives, t
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
 from _cases import LABELLED, load_cases
 
 from vgpo_eval.checker.choices import gold_letters
-from vgpo_eval.checker.extract import committed_boxes
+from vgpo_eval.checker.compare import equal
+from vgpo_eval.checker.extract import BOX_LETTER, committed_boxes
 from vgpo_eval.checker.protocols import PROTOCOLS, check
 
 
@@ -77,15 +77,15 @@ def _report(path: str, protocol: str, by_rule: bool, quiet: bool, name_width: in
 
 def _several_answers(response: str, sample) -> bool:
     """Whether a response stands by two or more different boxed answers (after what it took back, leaving
-    out working named as another quantity), a multi-select gold's letters aside: they are one selection."""
-    distinct = {content for _, _, content in committed_boxes(response)}
+    out working named as another quantity): different by value, not by writing (\\boxed{2.5}, i.e.
+    \\boxed{\\frac{5}{2}} is one answer); a multi-select gold's letters aside: they are one selection."""
+    distinct = list(dict.fromkeys(content for _, _, content in committed_boxes(response)))
     if len(distinct) < 2:
         return False
     letters = gold_letters(sample.answer, sample.choices)
-    return not (letters and len(letters) > 1 and all(_LETTER.fullmatch(c) for c in distinct))
-
-
-_LETTER = re.compile(r"\(?[A-J]\)?\.?")
+    if letters and len(letters) > 1 and all(BOX_LETTER.fullmatch(c) for c in distinct):
+        return False
+    return not all(equal(distinct[0], other) for other in distinct[1:])
 
 
 def _summary(name: str, protocol: str, n: int, wrong: int, fp: int, name_width: int) -> str:
