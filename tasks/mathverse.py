@@ -3,11 +3,13 @@
 Upstream: AI4Math/MathVerse, config and split testmini (3,940 rows); the question is the row's
 `query_cot`, as in Look-Back's script; multiple-choice options are parsed from the question
 ("Choices:\\nA:40°"). Local: the repository's testmini.json (or any JSON/JSONL of its rows) with
-the images folder beside it. Breakdowns: problem version, subject, subfield.
+the images folder beside it; Look-Back's archive holds the same file (mathverse/testmini.json,
+images under mathverse/images/). Breakdowns: problem version, subject, subfield.
 
 `mathverse_v` (tasks/mathverse_v.py) is the vision-dependent subset.
 """
 
+from vgpo_eval.archive import Files
 from vgpo_eval.rows import is_letter_answer, parse_choices, resolve_image
 from vgpo_eval.task import Context, Source, Task
 from vgpo_eval.types import Sample
@@ -44,7 +46,8 @@ TASK = Task(
     papo=Source("PAPO-Galaxy/PAPO_eval", "AI4Math_MathVerse", images_zip="AI4Math_MathVerse_images.zip"),
     upstream=Source("AI4Math/MathVerse", "testmini", config="testmini"),
     from_upstream=to_sample,
-    sizes={"papo": 2180, "upstream": 3940},
+    sizes={"papo": 2180, "upstream": 3940, "archive": 3940},
+    archive=Files(images="mathverse/images", field="image", rows="mathverse/testmini.json"),
     local_files=("testmini.json", "items.jsonl"),
     breakdowns=("problem_version", "subject", "subfield"),
 )

@@ -4,9 +4,11 @@ Upstream: AI4Math/MathVista, split testmini (`query` holds the hint, question an
 choices; `decoded_image` the image). Local: the upstream repository's data/testmini.json (a dict
 keyed by pid, no `query`: it is rebuilt the official way) with images/<pid>.jpg. As in
 Look-Back's script, a multiple-choice gold becomes its option letter; a float answer keeps the
-precision MathVista states for it. Breakdowns: task, skills, context, grade.
+precision MathVista states for it. Look-Back's archive: these hub rows, with each picture read from
+the archive's mathvista/<image> instead of the hub's decoded copy. Breakdowns: task, skills, context, grade.
 """
 
+from vgpo_eval.archive import Files
 from vgpo_eval.rows import LETTERS, letter_of
 from vgpo_eval.task import Context, Source, Task
 from vgpo_eval.types import Sample
@@ -65,7 +67,8 @@ TASK = Task(
     papo=Source("PAPO-Galaxy/PAPO_eval", "AI4Math_MathVista", images_zip="AI4Math_MathVista_images.zip"),
     upstream=Source("AI4Math/MathVista", "testmini"),
     from_upstream=to_sample,
-    sizes={"papo": 1000, "upstream": 1000},
+    sizes={"papo": 1000, "upstream": 1000, "archive": 1000},
+    archive=Files(images="mathvista", field="image"),  # rows from the hub, pictures from the archive
     local_files=("testmini.json", "items.jsonl"),
     breakdowns=("task", "skills", "context", "grade"),
 )

@@ -5,8 +5,10 @@ pictures with PIL (shapes to count, bar charts, right triangles, triangles with 
 rectangles with labelled sides), computes each gold from the numbers it drew, and writes the rows
 in the local layout the task's `local_files` names: the benchmark's upstream rows in its first
 local file (`schema="upstream"`), or PAPO_eval's ShareGPT rows in its first .jsonl file
-(`schema="papo"`), images beside. `answers.json` maps each sample id to its gold. Write one schema
-per folder (the task's first local file wins when both are there).
+(`schema="papo"`), images beside; or, for the tasks Look-Back's evaluation archive holds, in that
+archive's layout (`schema="lookback"`: out_dir is its eval_data folder, `Task.archive` says where each
+task's rows and images go). `answers.json` maps each sample id to its gold. Write one schema per
+folder (the task's first local file wins when both are there).
 
     python -m tasks.synthetic /tmp/synth --n 4 --schema upstream
     vgpo_eval.task.load(TASKS["counting"], "local", "/tmp/synth")
@@ -39,7 +41,8 @@ from vgpo_tasks.figures import (
     with_caption,
 )
 
-SCHEMAS = ("upstream", "papo")
+LOCAL_SCHEMAS = ("upstream", "papo")  # what --source local reads
+SCHEMAS = (*LOCAL_SCHEMAS, "lookback")
 VERSIONS = ("Text Dominant", "Text Lite", "Vision Intensive", "Vision Dominant", "Vision Only")
 KEYED = ("mathvista", "logicvista")  # their upstream files are dicts keyed by the row id
 MATHVISTA_META = {  # chart: True for a bar chart, False for a geometry diagram
@@ -233,6 +236,21 @@ def _write_papo(name: str, rows: list[Row], folder: Path) -> dict[str, str]:
     return {f"{name}/{i}": row.gold for i, row in enumerate(rows)}
 
 
+def _write_lookback(name: str, rows: list[Row], out: Path) -> dict[str, str]:
+    """Rows and pictures where Look-Back's archive keeps them: each picture under the task's image folder by
+    the name its row gives; the rows file, except MathVista's (its rows are the hub's)."""
+    files = TASKS[name].archive
+    if files is None:
+        raise ValueError(f"{name}: Look-Back's evaluation archive does not hold it")
+    for row in rows:
+        value = row.upstream[files.field]
+        (image,) = row.images.values()
+        _put(out / files.images / (value[0] if isinstance(value, list) else value), image)
+    if files.rows:
+        _put(out / files.rows, [r.upstream for r in rows])
+    return {f"{name}/{r.ident}": r.gold for r in rows}
+
+
 def write(
     out_dir: str | Path,
     tasks: Iterable[str] | None = None,
@@ -250,7 +268,10 @@ def write(
     names, out, golds = [t.name for t in resolve(spec)], Path(out_dir), {}
     for name in names:
         rows = BUILDERS[name](random.Random(f"{seed}:{name}"), n)
-        golds |= (_write_upstream if schema == "upstream" else _write_papo)(name, rows, out / name)
+        if schema == "lookback":
+            golds |= _write_lookback(name, rows, out)
+        else:
+            golds |= (_write_upstream if schema == "upstream" else _write_papo)(name, rows, out / name)
     path = out / "answers.json"
     old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     _put(path, {k: v for k, v in old.items() if k.split("/")[0] not in names} | golds)
@@ -266,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tasks.synthetic", description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir", help="folder for the <task>/ folders and answers.json")
     parser.add_argument("--n", type=int, default=4, help="rows per task")
-    parser.add_argument("--schema", choices=SCHEMAS, default="upstream", help="upstream or PAPO_eval rows")
+    parser.add_argument("--schema", choices=SCHEMAS, default="upstream",
+                        help="upstream rows, PAPO_eval rows, or Look-Back's archive layout")  # fmt: skip
     parser.add_argument("--tasks", help="tasks and suites, comma-separated (default: every task)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

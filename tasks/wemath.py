@@ -1,11 +1,12 @@
 """WeMath (testmini): multi-step math problems with their one-step sub-problems, 1,740 rows.
 
 Upstream: We-Math/We-Math, split testmini. Local: the repository's data/testmini.json with its
-image folders. As in Look-Back's script the question is followed by the options and "Your final
+image folders; Look-Back's archive: wemath/testmini.json, images under wemath/images/. As in Look-Back's script the question is followed by the options and "Your final
 answer must be one of A, B, C, or D."; golds are option letters. Besides accuracy WeMath has its
 own four-dimensional metrics (IK, IG, CM, RM), computed from `meta` ID and key.
 """
 
+from vgpo_eval.archive import Files
 from vgpo_eval.rows import parse_choices, resolve_image
 from vgpo_eval.task import Context, Source, Task
 from vgpo_eval.types import Sample
@@ -40,7 +41,8 @@ TASK = Task(
     papo=Source("PAPO-Galaxy/PAPO_eval", "We_Math", images_zip="We-Math_We-Math_images.zip"),
     upstream=Source("We-Math/We-Math", "testmini"),
     from_upstream=to_sample,
-    sizes={"papo": 1740, "upstream": 1740},
+    sizes={"papo": 1740, "upstream": 1740, "archive": 1740},
+    archive=Files(images="wemath/images", field="image_path", rows="wemath/testmini.json"),
     local_files=("testmini.json", "items.jsonl"),
     breakdowns=("steps", "knowledge_concept"),
 )

@@ -1,20 +1,25 @@
 """A stand-in for the Hugging Face hub: `datasets.load_dataset`, `hf_hub_download` and the commit lookup.
 
 It serves synthetic rows in the real schemas (`vgpo_tasks.synthetic`): PAPO-Galaxy/PAPO_eval splits
-as ShareGPT rows whose images name `./data/images/<split>/<file>` inside the split's image zip, and
+as ShareGPT rows whose images name `./data/images/<split>/<file>` inside the split's image zip;
 every other dataset (the upstream benchmarks, PAPO's MMK12 and ViRL39K copies) in the benchmark's
-own schema, image fields as file paths. Everything the project does with the hub goes through these
-three calls, so a run against this hub exercises the real loading code end to end.
+own schema, image fields as file paths (MathVista's `image` a name, `decoded_image` the picture); and
+Look-Back's evaluation archive as one `eval_data.zip` in its layout (with a benchmark we do not read
+beside). Everything the project does with the hub goes through these calls (and `snapshot_download`),
+so a run against this hub exercises the real loading code end to end.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import types
 import zipfile
 from pathlib import Path
 
+from vgpo_eval import archive
 from vgpo_eval.task import PAPO_EVAL, read_rows
 from vgpo_tasks import TASKS, synthetic
+from vgpo_tasks.mathvista import build_query
 
 
 class FakeHub:
@@ -22,6 +27,9 @@ class FakeHub:
         self.root, self.calls = root, []
         self.upstream = synthetic.write(root / "upstream", n=n, schema="upstream")
         self.papo = synthetic.write(root / "papo", n=n, schema="papo")
+        held = [t.name for t in TASKS.values() if t.archive]
+        self.lookback = synthetic.write(root / "lookback" / "eval_data", held, n=n, schema="lookback")
+        self.archive_sha = "1" * 40
 
     def _tasks(self, dataset: str, test) -> list:
         """The tasks one hub dataset serves (MathVerse's testmini serves mathverse and mathverse_v)."""
@@ -48,7 +56,17 @@ class FakeHub:
                 ]
             else:
                 folder = self.upstream / task.name
-                rows += [_absolute(row, folder) for row in read_rows(folder / task.local_files[0])]
+                for row in read_rows(folder / task.local_files[0]):
+                    full = _absolute(row, folder)
+                    if (
+                        task.name == "mathvista"
+                    ):  # the hub: `image` names the file, `decoded_image` is the picture
+                        full |= {
+                            "image": row["image"],
+                            "decoded_image": full["image"],
+                            "query": build_query(row),
+                        }
+                    rows.append(full)
         return rows
 
     def hf_hub_download(self, repo_id, filename, repo_type=None, revision=None, **_):
@@ -62,7 +80,28 @@ class FakeHub:
         return str(archive)
 
     def dataset_info(self, repo_id, revision=None, **_):
+        if repo_id == archive.REPO:
+            files = ["README.md", "eval_data.zip"]
+            return types.SimpleNamespace(
+                sha=self.archive_sha, siblings=[types.SimpleNamespace(rfilename=f) for f in files]
+            )
         return types.SimpleNamespace(sha="0" * 40)
+
+    def snapshot_download(
+        self, repo_id, repo_type=None, revision=None, allow_patterns=None, local_dir=None, **_
+    ):
+        """Look-Back's archive: eval_data.zip (the four folders, and mathvision/ that nothing reads)."""
+        self.calls.append(("snapshot_download", repo_id, tuple(allow_patterns or ())))
+        assert repo_id == archive.REPO and repo_type == "dataset" and revision == self.archive_sha
+        local = Path(local_dir)
+        local.mkdir(parents=True, exist_ok=True)
+        if any(fnmatch.fnmatch("eval_data.zip", p) for p in allow_patterns or ["*"]):
+            with zipfile.ZipFile(local / "eval_data.zip", "w") as z:
+                for path in sorted(self.lookback.rglob("*")):
+                    if path.is_file():
+                        z.write(path, f"eval_data/{path.relative_to(self.lookback)}")
+                z.writestr("eval_data/mathvision/MathVision.tsv", "index\tquestion\n")
+        return str(local)
 
 
 def _absolute(row, folder: Path):
@@ -93,6 +132,7 @@ def install(monkeypatch, root: Path) -> FakeHub:
     fake = FakeHub(root)
     monkeypatch.setattr(datasets, "load_dataset", fake.load_dataset)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake.hf_hub_download)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake.snapshot_download)
     monkeypatch.setattr(
         huggingface_hub.HfApi, "dataset_info", lambda self, *a, **k: fake.dataset_info(*a, **k)
     )

@@ -41,7 +41,7 @@ def _env(**extra) -> dict:
     [
         ["run", "--tasks", "counting", "--model", "Qwen/Qwen2.5-VL-7B-Instruct"],
         ["run", "--tasks", "counting", "--model", "Qwen/Qwen2.5-VL-7B-Instruct", "--source", "upstream"],
-        ["run", "--tasks", "mathvista", "--model", "Qwen/Qwen2.5-VL-7B-Instruct", "--source", "lookback"],
+        ["run", "--tasks", "counting", "--model", "Qwen/Qwen2.5-VL-7B-Instruct", "--source", "lookback"],
         ["show", "counting"],
         ["export-lmms-eval", "OUT", "--tasks", "counting"],
     ],

@@ -25,7 +25,7 @@ def _rows_file(task_dir):
     return path
 
 
-@pytest.fixture(params=synthetic.SCHEMAS)
+@pytest.fixture(params=synthetic.LOCAL_SCHEMAS)
 def folder(request, tmp_path):
     """(data dir, the rows' original image paths): counting rows whose image paths go everywhere."""
     data = synthetic.write(tmp_path / "data", ["counting"], n=N, schema=request.param)

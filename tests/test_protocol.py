@@ -116,18 +116,25 @@ def test_the_lookback_profile_takes_each_task_where_look_back_does(
     import fake_hub
 
     fake_hub.install(monkeypatch, tmp_path / "hub")
-    geomath = synthetic.write(tmp_path / "local", ["geomath"], n=2)
     out = tmp_path / "run"
     args = ["run", "--tasks", "all", "--model", str(tiny_model_dir), "--backend", "hf", "--source", "lookback",
-            "--data-dir", str(geomath), "--out", str(out), "--max-new-tokens", "4"]  # fmt: skip
+            "--out", str(out), "--max-new-tokens", "4"]  # fmt: skip
     assert main(args) == 0
-    assert "warning: mathverse: 4 items loaded, lookback should hold 3,940" in capsys.readouterr().err
+    assert "warning: mathverse: 2 items loaded, lookback should hold 3,940" in capsys.readouterr().err
     origins = json.loads((out / "data_sources.json").read_text())
-    assert {t: o.get("dataset") for t, o in origins.items() if t in ("mathvista", "mathverse", "wemath")} == {
-        "mathvista": "AI4Math/MathVista", "mathverse": "AI4Math/MathVerse", "wemath": "We-Math/We-Math"}  # fmt: skip
-    assert origins["geomath"] == {"data_dir": str(geomath)}
+    assert {t: origins[t]["dataset"] for t in ("mathverse", "wemath", "geomath")} == dict.fromkeys(
+        ("mathverse", "wemath", "geomath"), "ShuoY/Look-Back-eval")  # fmt: skip
+    assert (
+        origins["geomath"]["resolved"] == "1" * 40
+        and origins["geomath"]["file"] == "GeoMath/GeoMath-data.json"
+    )
+    assert origins["mathvista"]["dataset"] == "AI4Math/MathVista"  # its rows; its pictures from the archive
+    assert origins["mathvista"]["archive"]["images"] == "mathvista"
     assert {origins[t]["dataset"] for t in ("geo3k", "logicvista", "counting", "mmmu_pro", "mathverse_v")} == {
         "PAPO-Galaxy/PAPO_eval"}  # fmt: skip
+    datasets = json.loads((out / "config.json").read_text())["datasets"]
+    assert datasets["wemath"]["archive"]["dataset"] == "ShuoY/Look-Back-eval"
+    assert datasets["mathvista"]["rows"]["dataset"] == "AI4Math/MathVista"
     report = json.loads((out / "report.strict.json").read_text())
     assert report["source"] == "lookback" and "source lookback" in (out / "report.md").read_text()
 
@@ -149,21 +156,22 @@ def test_sharegpt_rows_verbatim_as_look_back_reads_them(tmp_path, capsys):
 
 
 def test_geomath_under_the_lookback_profile_is_read_as_look_back_reads_it(tmp_path):
-    """Look-Back keeps GeoMath's user turn as it is and sends the first image only; under `--source lookback`
-    GeoMath is read so whatever --sharegpt says (the PAPO_eval rows keep their own reading), while
-    `--source local` reads the same file cleaned (markers out, every image)."""
+    """Look-Back keeps GeoMath's user turn as it is and sends the first image only; from its archive (here a
+    local copy of eval_data) GeoMath is read so whatever --sharegpt says (the PAPO_eval rows keep their own
+    reading), while `--source local` reads the same file cleaned (markers out, every image)."""
     from vgpo_eval.task import load
     from vgpo_tasks import TASKS
 
-    data = synthetic.write(tmp_path, ["geomath"], n=1)
-    path = next(data.rglob("GeoMath-data.json"))
+    data = synthetic.write(tmp_path, ["geomath"], n=1, schema="lookback")
+    path = data / "GeoMath" / "GeoMath-data.json"
     rows = json.loads(path.read_text())
     rows[0]["images"] = rows[0]["images"] * 2
     rows[0]["messages"][0]["content"] = "<image><image>" + rows[0]["messages"][0]["content"].removeprefix(
         "<image>"
     )
     path.write_text(json.dumps(rows))
-    (looked,) = load(TASKS["geomath"], "lookback", data).samples
-    assert looked.question.startswith("<image><image>") and len(looked.images) == 1
+    for source in ("lookback", "papo"):
+        (looked,) = load(TASKS["geomath"], source, data, sharegpt="clean").samples
+        assert looked.question.startswith("<image><image>") and len(looked.images) == 1
     (clean,) = load(TASKS["geomath"], "local", data).samples
     assert "<image>" not in clean.question and len(clean.images) == 2

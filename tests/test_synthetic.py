@@ -30,7 +30,7 @@ def _cache(tmp_path, monkeypatch):
     monkeypatch.setenv("VGPO_CACHE", str(tmp_path / "cache"))
 
 
-@pytest.fixture(scope="module", params=synthetic.SCHEMAS)
+@pytest.fixture(scope="module", params=synthetic.LOCAL_SCHEMAS)
 def written(request, tmp_path_factory):
     return request.param, synthetic.write(tmp_path_factory.mktemp(request.param), n=N, schema=request.param)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from vgpo_eval.checker import PROTOCOLS
 from vgpo_eval.instructions import PROMPTS
-from vgpo_eval.task import SHAREGPT, SOURCES
+from vgpo_eval.task import PROFILES, SHAREGPT, SOURCES
 
 PROMPT_VARIANTS = tuple(PROMPTS)
 BACKENDS = ("auto", "hf", "vllm", "openai")
@@ -360,16 +360,20 @@ def _data_arguments(p: argparse.ArgumentParser) -> None:
         "--tasks", type=_tasks, default="all", help="tasks or suites, comma-separated (default: all)"
     )
     p.add_argument("--source", choices=SOURCES, default="papo",
-                   help="papo: the paper's evaluation data, PAPO-Galaxy/PAPO_eval (default); lookback: each task "
-                   "where Look-Back's script takes it (MathVista, MathVerse, WeMath upstream; GeoMath from "
-                   "--data-dir; the rest PAPO_eval); upstream: the benchmarks' own hub datasets; local: files "
-                   "in --data-dir")  # fmt: skip
+                   help="papo: PAPO's evaluation data, PAPO-Galaxy/PAPO_eval (default; GeoMath, which it lacks, "
+                   "from Look-Back's archive); lookback: each task where Look-Back's script, which the paper "
+                   "follows, takes it: MathVista, MathVerse, WeMath and GeoMath from its archive "
+                   "ShuoY/Look-Back-eval (downloaded once), the rest from PAPO_eval; upstream: the benchmarks' "
+                   "own hub datasets; local: files in --data-dir")  # fmt: skip
     p.add_argument("--sharegpt", choices=SHAREGPT, default="clean",
                    help="ShareGPT rows (PAPO_eval, GeoMath): clean (default: <image> markers out, every image, "
                    "the row's own instruction removed) or verbatim (as Look-Back reads them: text as is, the "
-                   "first image only); GeoMath under --source lookback is always read verbatim")  # fmt: skip
+                   "first image only); GeoMath from Look-Back's archive is always read verbatim")  # fmt: skip
     p.add_argument(
-        "--data-dir", type=_existing_dir, help="folder holding the tasks' files (for --source local)"
+        "--data-dir",
+        type=_existing_dir,
+        help="folder holding the tasks' files (for --source local); with papo "
+        "or lookback, an unzipped copy of Look-Back's archive (its eval_data folder), read instead of downloading",
     )
     p.add_argument("--limit", type=_positive, help="at most this many items per task (default: all)")
 
@@ -379,10 +383,10 @@ def check_run_args(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
     if getattr(args, "source", None) == "local" and getattr(args, "data_dir", None) is None:
         parser.error("--source local needs --data-dir DIR (the folder holding the tasks' files)")
     if getattr(args, "data_dir", None) is not None and not _reads_data_dir(args):
-        if args.source == "lookback":  # only the profile's local tasks (GeoMath) read it
-            parser.error(f"--data-dir is not read: under --source lookback only {_local_under(args.source)} "
-                         "comes from it, and no task named does; add --source local to use the files in "
-                         f"{args.data_dir}")  # fmt: skip
+        if args.source in PROFILES:  # only the tasks the profile reads from Look-Back's archive read it
+            parser.error(f"--data-dir is not read: under --source {args.source} only {_local_under(args.source)} "
+                         "come from it (Look-Back's archive), and no task named does; add --source local to "
+                         f"use the files in {args.data_dir}")  # fmt: skip
         parser.error(f"--data-dir is read only with --source local (--source {args.source} takes every task "
                      f"from the hub); add --source local to use the files in {args.data_dir}")  # fmt: skip
     if getattr(args, "command", None) != "run":
@@ -415,13 +419,11 @@ def _reads_data_dir(args: argparse.Namespace) -> bool:
     from vgpo_tasks import TASKS, resolve
 
     tasks = [TASKS[args.task]] if getattr(args, "task", None) else resolve(getattr(args, "tasks", "all"))
-    return any(actual_source(task, args.source) == "local" for task in tasks)
+    return any(actual_source(task, args.source) in ("local", "archive") for task in tasks)
 
 
 def _local_under(source: str) -> str:
-    from vgpo_eval.task import PROFILES
-
-    return ", ".join(name for name, own in PROFILES.get(source, {}).items() if own == "local") or "no task"
+    return ", ".join(name for name, own in PROFILES.get(source, {}).items() if own != "papo") or "no task"
 
 
 def _task_names() -> list[str]:

@@ -64,10 +64,11 @@ def check(args: argparse.Namespace) -> int:
 
 
 def list_tasks(args: argparse.Namespace) -> int:
-    from vgpo_eval.task import cached
+    from vgpo_eval import archive
+    from vgpo_eval.task import actual_source, cached
     from vgpo_tasks import SUITES, TASKS
 
-    rows = [("task", "suite", "papo items", "upstream", "items", "revision", "cached")]
+    rows = [("task", "suite", "papo items", "lookback", "upstream", "items", "revision", "cached")]
     for task in TASKS.values():
         papo, upstream = task.sizes.get("papo"), task.sizes.get("upstream")
         pinned = all(spec.revision for spec in (task.papo, task.upstream) if spec) and (
@@ -75,7 +76,7 @@ def list_tasks(args: argparse.Namespace) -> int:
         )
         rows.append((
             task.name, task.suite.replace("vision_dependent", "vision-dep."),
-            f"{papo:,}" if papo else "?" if task.papo else "-",
+            f"{papo:,}" if papo else "?" if task.papo else "-", actual_source(task, "lookback"),
             task.upstream.dataset if task.upstream else "-",
             f"{upstream:,}" if upstream else "?" if task.upstream else "-",
             "pinned" if pinned else "unpinned", ", ".join(cached(task)) or "-",
@@ -84,6 +85,11 @@ def list_tasks(args: argparse.Namespace) -> int:
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     print("\npapo: PAPO-Galaxy/PAPO_eval (one split per task; MMK12 and ViRL39K: PAPOGalaxy's own sets).")
+    sha = archive.cached()
+    line = (f"archive: Look-Back's evaluation files, {archive.REPO} ({', '.join(archive.FOLDERS)}; MathVista's rows "
+            f"from {TASKS['mathvista'].upstream.dataset}), read by --source lookback (and GeoMath under papo); "
+            + (f"cached, commit {sha[:12]}." if sha else "not cached: downloaded on first use."))  # fmt: skip
+    print(textwrap.fill(line, 100, subsequent_indent="  "))
     print("items: expected per source; unpinned: the latest hub commit is used, and each run records it.")
     print("local files (--source local --data-dir DIR, or DIR/<task>/):")
     for task in TASKS.values():
@@ -108,7 +114,7 @@ def _load_tasks(args: argparse.Namespace) -> dict:
             print(f"skipped: {reason}", file=sys.stderr)
         else:
             tasks.append(task)
-    hub.require(None, tasks, args.source)
+    hub.require(None, tasks, args.source, data_dir=args.data_dir)
     out = {}
     for task in tasks:
         loaded = load(task, args.source, args.data_dir, args.limit, args.sharegpt)
@@ -270,7 +276,8 @@ def show(args: argparse.Namespace) -> int:
     from vgpo_tasks import TASKS
 
     try:
-        hub.require(None, [TASKS[args.task]], args.source)  # no hub: one line now, not the libraries' retries
+        # no hub: one line now, not the libraries' retries
+        hub.require(None, [TASKS[args.task]], args.source, data_dir=args.data_dir)
         loaded = load(TASKS[args.task], args.source, args.data_dir, sharegpt=args.sharegpt)
     except (DataError, ValueError) as exc:
         return _error(str(exc))
@@ -282,6 +289,7 @@ def show(args: argparse.Namespace) -> int:
     print(
         f"{sample.id}  (item {args.index} of {len(loaded.samples)}, source {args.source}, prompt {args.prompt})"
     )
+    print(f"from: {_origin_line(loaded.origin)}")
     if sample.meta.get("stripped_instruction"):
         print(
             f"(the row's own {sample.meta['stripped_instruction']!r} instruction was removed: the prompt adds one)"
@@ -294,6 +302,20 @@ def show(args: argparse.Namespace) -> int:
     for letter, text in zip("ABCDEFGHIJ", sample.choices or (), strict=False):
         print(f"  {letter}: {text}")
     return 0
+
+
+def _origin_line(origin: dict) -> str:
+    """Where `show`'s rows came from, in one line: a folder, or a hub dataset at the commit it resolved to."""
+    if "data_dir" in origin:
+        where = f"--data-dir {origin['data_dir']}"
+    else:
+        commit = (origin.get("resolved") or origin.get("revision") or "commit unknown")[:12]
+        where = f"{origin.get('dataset')}@{commit}" + (
+            f" split {origin['split']}" if origin.get("split") else ""
+        )
+    files = ", ".join(f"{k} {origin[k]}" for k in ("file", "images") if origin.get(k))
+    extra = f"; images: {_origin_line(origin['archive'])}" if "archive" in origin else ""
+    return where + (f" ({files})" if files else "") + extra
 
 
 def _image_line(path: str, args: argparse.Namespace, fit_pixels, visual_tokens) -> str:

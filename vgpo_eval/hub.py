@@ -51,16 +51,21 @@ def go_offline() -> None:
     os.environ["HF_DATASETS_OFFLINE"] = "1"
 
 
-def require(model: str | None, tasks: list, source: str, revision: str | None = None) -> None:
-    """Probe the hub once when a hub model (None: no model) or a task's hub data is needed; when it
-    cannot be reached, go on from the caches (offline mode) or raise ValueError naming what is missing."""
+def require(
+    model: str | None, tasks: list, source: str, revision: str | None = None, data_dir: str | None = None
+) -> None:
+    """Probe the hub once when a hub model (None: no model) or a task's hub data is needed (Look-Back's
+    archive too, unless `data_dir` is a copy of it); when it cannot be reached, go on from the caches
+    (offline mode) or raise ValueError naming what is missing."""
     import sys
 
+    from vgpo_eval import archive
     from vgpo_eval.task import actual_source, cached, spec_for
 
     model_from_hub = model is not None and not is_local_model(model)
     specs = {t.name: spec for t in tasks if (spec := spec_for(t, source)) is not None}
-    if not (model_from_hub or specs):
+    in_archive = [t.name for t in tasks if actual_source(t, source) == "archive"] if data_dir is None else []
+    if not (model_from_hub or specs or in_archive):
         return
     reason = unreachable()
     if reason is None:
@@ -69,14 +74,17 @@ def require(model: str | None, tasks: list, source: str, revision: str | None = 
     if model_from_hub and not model_cached(model, revision):
         missing[model] = ["the model"]
     for task in tasks:
-        if task.name in specs and actual_source(task, source) not in cached(task):
+        own = actual_source(task, source)
+        if task.name in specs and ("upstream" if own == "archive" else own) not in cached(task):
             missing.setdefault(specs[task.name].dataset, []).append(task.name)
+    if in_archive and not archive.cached():
+        missing[archive.REPO] = in_archive
     if missing:
         listed = "; ".join(f"{name} ({', '.join(users)})" for name, users in missing.items())
         raise ValueError(
             f"the Hugging Face hub cannot be reached ({reason}) and these are not in the local cache: {listed}. "
             "Connect once to download them, or use a local model folder and --source local --data-dir DIR "
-            "(see `vgpo-eval list`)"
+            "(for Look-Back's archive: its eval_data folder as --data-dir; see `vgpo-eval list`)"
         )
     print(f"the hub cannot be reached ({reason}): using the cached copies", file=sys.stderr)
     go_offline()

@@ -31,6 +31,11 @@ _OPTION_LINE = re.compile(
 _CHOICES_BLOCK = re.compile(r"(?:Choices|Options)\s*:?\s*\n?(.*)$", re.S | re.I)
 
 
+def cache_dir() -> Path:
+    """Where extracted images and converted datasets live: $VGPO_CACHE, else ~/.cache/vgpo."""
+    return Path(os.environ.get("VGPO_CACHE", Path.home() / ".cache" / "vgpo"))
+
+
 class DataError(Exception):
     """A dataset, file or row that cannot be used; the message names the task and the item."""
 
@@ -46,6 +51,7 @@ class Context:
     extra: dict[str, Any] = field(default_factory=dict)
     # local rows: the folder (--data-dir) every image path must resolve inside; None: any path
     inside: Path | None = None
+    inside_name: str = "--data-dir"  # what that folder is, for the error
 
     def image(self, value: Any, name: str) -> str:
         """A local path for an image given as a path (relative to the image root), bytes or PIL image."""
@@ -76,7 +82,7 @@ class Context:
         if resolved.is_relative_to(self.inside.resolve()):
             return path
         raise DataError(
-            f"{self.task.name} row {self.index}: image {str(value)!r} is outside --data-dir {self.inside} "
+            f"{self.task.name} row {self.index}: image {str(value)!r} is outside {self.inside_name} {self.inside} "
             f"(it resolves to {resolved}); pass --allow-outside-images to read it anyway"
         )
 

@@ -138,7 +138,8 @@ def _load_all(config: RunConfig, tasks: list[Task]) -> tuple[list, dict, dict, d
         print(f"not run: {reason}", file=sys.stderr)
     from vgpo_eval import hub
 
-    hub.require(config.model if config.backend != "openai" else None, tasks, config.source, config.revision)
+    model = config.model if config.backend != "openai" else None
+    hub.require(model, tasks, config.source, config.revision, config.data_dir)
     loaded, load_errors, origins = [], {}, {}
     for task in tasks:
         try:
@@ -387,17 +388,31 @@ def _write_config(out: Path, config: RunConfig, backend, tasks: list[Task]) -> N
     record = {
         "run": {k: v for k, v in config.to_dict().items() if k != "shard"},  # shards share one config
         "backend": backend.describe(),
-        "datasets": {
-            t.name: {"data_dir": config.data_dir}
-            if actual_source(t, config.source) == "local"
-            else dataclasses.asdict(spec_for(t, config.source))
-            for t in tasks
-        },  # fmt: skip
+        "datasets": {t.name: _dataset_record(t, config) for t in tasks},
         "vgpo_version": __version__,
         "checker": checker_fingerprint(),
         "git_sha": _git_sha(),
     }
     write_jsonl(out / "config.json", [record], indent=True)
+
+
+def _dataset_record(task: Task, config: RunConfig) -> dict:
+    """What config.json says a task's rows come from (the commit each resolved to: data_sources.json)."""
+    own = actual_source(task, config.source)
+    if own == "local":
+        return {"data_dir": config.data_dir}
+    if own != "archive":
+        return dataclasses.asdict(spec_for(task, config.source))
+    from vgpo_eval import archive
+
+    where = (
+        {"data_dir": config.data_dir}
+        if config.data_dir
+        else {"dataset": archive.REPO, "revision": archive.REVISION}
+    )
+    return {"archive": where | dataclasses.asdict(task.archive)} | (
+        {"rows": dataclasses.asdict(spec_for(task, config.source))} if task.archive.rows is None else {}
+    )
 
 
 def checker_fingerprint() -> str:

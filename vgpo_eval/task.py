@@ -1,13 +1,15 @@
 """Tasks: where a benchmark's rows come from, and how a row becomes a `Sample`.
 
-A `Task` names up to three sources, chosen with `source=`:
+A `Task` names up to four sources; `source=` picks one, or a profile that picks one per task:
 
 - `papo`: the paper's evaluation data, the hub dataset PAPO-Galaxy/PAPO_eval (one split per
   benchmark, ShareGPT rows: `messages` with the question as user turn and the gold answer as
   assistant turn, `images` with file names inside the split's image zip);
 - `upstream`: the benchmark's own hub dataset, which carries the fields for official breakdowns;
 - `local`: a folder the user downloaded (`data_dir`), in the upstream repository's layout
-  (JSON or JSONL rows plus image files) or in the ShareGPT layout.
+  (JSON or JSONL rows plus image files) or in the ShareGPT layout;
+- `archive`: Look-Back's evaluation archive (`vgpo_eval.archive`), the files its script reads, for the
+  tasks it has loaders for (`Task.archive` says where); only through a profile.
 
 Rows are converted by plain functions beside the task's data (`tasks/<name>.py`). A row that
 cannot be converted raises `DataError` naming the task and the row; `load` collects those as
@@ -28,15 +30,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vgpo_eval.rows import Context, DataError, sharegpt_sample
+from vgpo_eval import archive
+from vgpo_eval.rows import Context, DataError, cache_dir, sharegpt_sample
 from vgpo_eval.types import Sample
 
 SOURCES = ("papo", "lookback", "upstream", "local")
-# A source profile takes each task from where one reference takes it. `lookback`: where Look-Back's
-# evaluation script (which the VGPO paper follows) reads them; the tasks it has no loader for come
-# from PAPO_eval, its GeoMath from Look-Back's own file (a local folder).
+# A source profile takes each task from where one reference takes it (the others: from PAPO_eval).
+# `lookback`: where Look-Back's evaluation script, which the VGPO paper follows, reads them: its own
+# archive. `papo`: PAPO_eval, which has no GeoMath; the paper's GeoMath is Look-Back's file.
 PROFILES = {
-    "lookback": {"mathvista": "upstream", "mathverse": "upstream", "wemath": "upstream", "geomath": "local"}
+    "lookback": {"mathvista": "archive", "mathverse": "archive", "wemath": "archive", "geomath": "archive"},
+    "papo": {"geomath": "archive"},
 }
 SHAREGPT = (
     "clean",
@@ -45,8 +49,10 @@ SHAREGPT = (
 
 
 def actual_source(task: Task, source: str) -> str:
-    """The source a task's rows come from under `source` (a profile names one per task)."""
-    return PROFILES[source].get(task.name, "papo") if source in PROFILES else source
+    """The source a task's rows come from under `source` (a profile names one per task); a hub copy named by
+    VGPO_<TASK>_DATASET stands in for PAPO_eval's missing split."""
+    own = PROFILES[source].get(task.name, "papo") if source in PROFILES else source
+    return "papo" if source == "papo" and own == "archive" and _dataset_override(task) else own
 
 
 PAPO_EVAL = "PAPO-Galaxy/PAPO_eval"
@@ -84,6 +90,7 @@ class Task:
     # items expected per source, where known (PAPO_eval's sizes from its public loaders; a run warns
     # when it loads another count, since a different item set makes numbers incomparable)
     sizes: dict[str, int] = field(default_factory=dict)
+    archive: archive.Files | None = None  # where Look-Back's evaluation archive holds it, if it does
     notes: str = ""
 
 
@@ -98,11 +105,6 @@ class Loaded:
     origin: dict[str, Any] = field(default_factory=dict)  # dataset, split, revision asked for and resolved
 
 
-def cache_dir() -> Path:
-    """Where extracted images and converted datasets live: $VGPO_CACHE, else ~/.cache/vgpo."""
-    return Path(os.environ.get("VGPO_CACHE", Path.home() / ".cache" / "vgpo"))
-
-
 def load(
     task: Task,
     source: str = "papo",
@@ -112,22 +114,26 @@ def load(
     allow_outside_images: bool = False,
 ) -> Loaded:
     """Read a task's rows from one source (or profile) and convert them; bad rows become errors, not crashes.
-    `sharegpt` says how ShareGPT user turns become questions (SHAREGPT); under the `lookback` profile the
-    tasks it reads from a local folder (GeoMath) are read verbatim, as Look-Back does. Local rows' image paths must lie
-    inside `data_dir` (a row naming /etc/... or ../.. is an error) unless `allow_outside_images`."""
+    `sharegpt` says how ShareGPT user turns become questions (SHAREGPT); rows from Look-Back's archive
+    (GeoMath) are read verbatim, as Look-Back does. Under a profile that reads the archive, `data_dir` is a
+    local copy of it (else it is downloaded). Local and archive rows' image paths must lie inside their folder
+    (a row naming /etc/... or ../.. is an error) unless `allow_outside_images`."""
     if source not in SOURCES:
         raise DataError(f"{task.name}: unknown source {source!r}; choose one of {', '.join(SOURCES)}")
     if sharegpt not in SHAREGPT:
         raise DataError(
             f"{task.name}: unknown ShareGPT reading {sharegpt!r}; choose one of {', '.join(SHAREGPT)}"
         )
-    if source == "lookback" and actual_source(task, source) == "local":
-        sharegpt = (
-            "verbatim"  # GeoMath in Look-Back's own file, read as its script reads it: text as is, one image
-        )
     source = actual_source(task, source)
-    rows, root, convert = _rows(task, source, data_dir)
-    inside = Path(data_dir) if source == "local" and not allow_outside_images else None
+    if source == "archive":  # Look-Back's own file, read as its script reads it: text as is, one image
+        sharegpt = "verbatim"
+        rows, root, convert = _archive_rows(task, data_dir)
+        inside, inside_name = None if allow_outside_images else root, "Look-Back's archive"
+        root = None  # the rows name their images in full, as Look-Back joins them: no search elsewhere
+    else:
+        rows, root, convert = _rows(task, source, data_dir)
+        inside = Path(data_dir) if source == "local" and not allow_outside_images else None
+        inside_name = "--data-dir"
     samples, errors = [], []
     shared = {"sharegpt": sharegpt}  # per-load state of the converters (their options, an image index)
     sharegpt = convert is (task.from_papo or sharegpt_sample)  # PAPO's rows are already the task's subset
@@ -137,7 +143,7 @@ def load(
         if limit is not None and len(samples) >= limit:
             break
         try:
-            samples.append(convert(row, Context(task, index, root, cache_dir(), shared, inside)))
+            samples.append(convert(row, Context(task, index, root, cache_dir(), shared, inside, inside_name)))
         except (DataError, KeyError, TypeError, ValueError) as exc:
             errors.append(f"{task.name} row {index}: {exc}" if not isinstance(exc, DataError) else str(exc))
     return Loaded(task, source, samples, errors, _origin(task, source, data_dir))
@@ -147,6 +153,9 @@ def _origin(task: Task, source: str, data_dir: str | Path | None) -> dict[str, A
     """Where the rows came from, with the hub commit they resolved to when the hub can be asked."""
     if source == "local":
         return {"data_dir": str(data_dir)}
+    if source == "archive":
+        own = archive.root(data_dir)[1] | {"file": task.archive.rows, "images": task.archive.images}
+        return own if task.archive.rows else {"archive": own} | _origin(task, "upstream", None)
     spec = spec_for(task, source)
     origin: dict[str, Any] = {"dataset": spec.dataset, "split": spec.split, "config": spec.config,
                               "revision": spec.revision, "resolved": None}  # fmt: skip
@@ -181,10 +190,29 @@ def _rows(
     return iter(rows), root, convert
 
 
+def _archive_rows(task: Task, data_dir: str | Path | None) -> tuple[list[dict], Path, Convert]:
+    """A task's rows as Look-Back's loader reads them from its archive (MathVista's from the upstream hub
+    split), image names joined to the archive's folders."""
+    if task.archive is None:
+        raise DataError(f"{task.name}: Look-Back's evaluation archive does not hold it")
+    eval_data, _ = archive.root(data_dir)
+    if data_dir is not None and (problem := archive.missing(task.archive, data_dir)):
+        raise DataError(f"{task.name}: {problem}")
+    if task.archive.rows is None:
+        raw, convert = _hub_rows(task, task.upstream), task.from_upstream
+    else:
+        raw = read_rows(eval_data / task.archive.rows)
+        sharegpt = bool(raw) and isinstance(raw[0], dict) and "messages" in raw[0]
+        convert = (task.from_papo or sharegpt_sample) if sharegpt else task.from_upstream
+    return archive.rows(task.archive, eval_data, raw), eval_data, convert
+
+
 def spec_for(task: Task, source: str) -> Source | None:
     """The hub split a task's rows come from under `source` (papo, upstream or a profile), or None when
     none is known; VGPO_<TASK>_DATASET="owner/name[:split]" names one for a task that has none."""
     source = actual_source(task, source)
+    if source == "archive":  # the hub split whose rows the archive's images go with (MathVista)
+        return task.upstream if task.archive and task.archive.rows is None else None
     spec = task.papo if source == "papo" else task.upstream if source == "upstream" else None
     return spec or (_dataset_override(task) if source in ("papo", "upstream") else None)
 
@@ -201,6 +229,10 @@ def unavailable(task: Task, source: str, data_dir: str | Path | None) -> str | N
         except DataError as exc:
             return str(exc)
         return None
+    if source == "archive":
+        if task.archive is None:
+            return f"{task.name}: Look-Back's evaluation archive does not hold it"
+        return None if data_dir is None else archive.missing(task.archive, data_dir)
     if spec_for(task, source) is not None:
         return None
     files = f" holding {task.local_files[0]}" if task.local_files else ""
@@ -225,6 +257,8 @@ def cached(task: Task) -> list[str]:
         images_ok = spec.images_zip is None or (cache_dir() / "papo_eval" / spec.split / ".complete").exists()
         if in_hub and images_ok:
             found.append(label)
+    if task.archive and archive.cached() and (task.archive.rows or "upstream" in found):
+        found.append("archive")
     return found
 
 
@@ -290,14 +324,14 @@ def _hub_images(task: Task, spec: Source) -> Path:
         from huggingface_hub import hf_hub_download
 
         try:
-            archive = hf_hub_download(
+            zipped = hf_hub_download(
                 spec.dataset, spec.images_zip, repo_type="dataset", revision=spec.revision
             )
         except Exception as exc:  # noqa: BLE001
             raise DataError(
                 f"{task.name}: cannot download {spec.images_zip} from {spec.dataset}: {exc}"
             ) from exc
-        with zipfile.ZipFile(archive) as z:
+        with zipfile.ZipFile(zipped) as z:
             z.extractall(target)
         done.touch()
     return target
