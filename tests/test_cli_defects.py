@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -176,14 +175,12 @@ def test_check_help_says_an_incorrect_verdict_exits_0(capsys):
 
 
 def test_show_without_hub_is_one_quick_line(tmp_path):
-    start = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "vgpo_eval", "show", "mathvista"], capture_output=True, text=True, timeout=120,
         env=_env(HF_ENDPOINT="http://127.0.0.1:9", HF_HOME=str(tmp_path / "hf"), VGPO_CACHE=str(tmp_path / "c")),
     )  # fmt: skip
-    took = time.monotonic() - start
     assert done.returncode == 2, done.stderr
     assert "Retrying" not in done.stderr and "Traceback" not in done.stderr, done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "hub cannot be reached" in errors[0] and "PAPO-Galaxy/PAPO_eval" in errors[0]
-    assert took < 15  # about 1 s here; the libraries' retries took 24 s
+    assert len(errors) == 1 and "hub cannot be reached" in errors[0]
+    assert "AI4Math/MathVista (mathvista)" in errors[0] and "ShuoY/Look-Back-eval (mathvista)" in errors[0]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from vgpo_eval.checker import PROTOCOLS
 from vgpo_eval.instructions import PROMPTS
-from vgpo_eval.task import PROFILES, SHAREGPT, SOURCES
+from vgpo_eval.task import DEFAULT_SOURCE, PROFILES, SHAREGPT, SOURCES
 
 PROMPT_VARIANTS = tuple(PROMPTS)
 BACKENDS = ("auto", "hf", "vllm", "openai")
@@ -175,13 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
         "its size after resizing and its visual token count, and the gold answer.",
     )  # fmt: skip
     show.add_argument("task", choices=_task_names(), help="the task")
-    show.add_argument("--source", choices=SOURCES, default="papo", help="(default: %(default)s)")
+    show.add_argument("--source", choices=SOURCES, default=DEFAULT_SOURCE, help="(default: %(default)s)")
     show.add_argument(
         "--sharegpt", choices=SHAREGPT, default="clean", help="ShareGPT reading (default: %(default)s)"
     )
-    show.add_argument(
-        "--data-dir", type=_existing_dir, help="folder for --source local (upstream or PAPO_eval-style rows)"
-    )
+    show.add_argument("--data-dir", type=_existing_dir, help="folder for --source local (upstream or PAPO_eval-style "
+                      "rows); with papo or lookback, a local copy of Look-Back's archive (its eval_data folder)")  # fmt: skip
     show.add_argument("--index", type=_count, default=0, help="which item, from 0 (default: %(default)s)")
     show.add_argument("--prompt", choices=PROMPT_VARIANTS, default="lookback", help="(default: %(default)s)")
     show.add_argument("--min-pixels", type=_positive, default=262_144, help="(default: %(default)s)")
@@ -359,12 +358,12 @@ def _data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--tasks", type=_tasks, default="all", help="tasks or suites, comma-separated (default: all)"
     )
-    p.add_argument("--source", choices=SOURCES, default="papo",
-                   help="papo: PAPO's evaluation data, PAPO-Galaxy/PAPO_eval (default; GeoMath, which it lacks, "
-                   "from Look-Back's archive); lookback: each task where Look-Back's script, which the paper "
-                   "follows, takes it: MathVista, MathVerse, WeMath and GeoMath from its archive "
-                   "ShuoY/Look-Back-eval (downloaded once), the rest from PAPO_eval; upstream: the benchmarks' "
-                   "own hub datasets; local: files in --data-dir")  # fmt: skip
+    p.add_argument("--source", choices=SOURCES, default=DEFAULT_SOURCE,
+                   help="lookback (default, the paper's data): each task where Look-Back's evaluation script, "
+                   "which the paper follows, takes it: MathVista, MathVerse, WeMath and GeoMath from its archive "
+                   "ShuoY/Look-Back-eval (downloaded once), the rest from PAPO_eval; papo: PAPO's evaluation "
+                   "data PAPO-Galaxy/PAPO_eval for every task it has (GeoMath from Look-Back's archive); "
+                   "upstream: the benchmarks' own hub datasets; local: files in --data-dir")  # fmt: skip
     p.add_argument("--sharegpt", choices=SHAREGPT, default="clean",
                    help="ShareGPT rows (PAPO_eval, GeoMath): clean (default: <image> markers out, every image, "
                    "the row's own instruction removed) or verbatim (as Look-Back reads them: text as is, the "

@@ -34,7 +34,7 @@ from typing import Any
 from vgpo_eval.backends import BACKENDS, Decoding, Request, error_responses
 from vgpo_eval.prompts import load_images
 from vgpo_eval.score import json_text, parse_line
-from vgpo_eval.task import DataError, Task, actual_source, load, spec_for, unavailable
+from vgpo_eval.task import DEFAULT_SOURCE, DataError, Task, actual_source, load, spec_for, unavailable
 from vgpo_eval.types import Response, Sample
 
 _SHARD = re.compile(r"\.responses\.shard-\d+-of-(\d+)\.jsonl$")
@@ -65,7 +65,7 @@ class RunConfig:
     out_dir: str
     backend: str = "auto"
     revision: str | None = None
-    source: str = "papo"
+    source: str = DEFAULT_SOURCE
     data_dir: str | None = None
     limit: int | None = None
     protocols: tuple[str, ...] = ("strict", "paper")

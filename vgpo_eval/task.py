@@ -34,7 +34,7 @@ from vgpo_eval import archive
 from vgpo_eval.rows import Context, DataError, cache_dir, sharegpt_sample
 from vgpo_eval.types import Sample
 
-SOURCES = ("papo", "lookback", "upstream", "local")
+SOURCES = ("lookback", "papo", "upstream", "local")
 # A source profile takes each task from where one reference takes it (the others: from PAPO_eval).
 # `lookback`: where Look-Back's evaluation script, which the VGPO paper follows, reads them: its own
 # archive. `papo`: PAPO_eval, which has no GeoMath; the paper's GeoMath is Look-Back's file.
@@ -42,6 +42,9 @@ PROFILES = {
     "lookback": {"mathvista": "archive", "mathverse": "archive", "wemath": "archive", "geomath": "archive"},
     "papo": {"geomath": "archive"},
 }
+DEFAULT_SOURCE = (
+    "lookback"  # the paper follows Look-Back's evaluation script: its data, PAPO_eval for the rest
+)
 SHAREGPT = (
     "clean",
     "verbatim",
@@ -107,7 +110,7 @@ class Loaded:
 
 def load(
     task: Task,
-    source: str = "papo",
+    source: str = DEFAULT_SOURCE,
     data_dir: str | Path | None = None,
     limit: int | None = None,
     sharegpt: str = "clean",
