@@ -202,6 +202,20 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     demo.add_argument("--out", type=Path, default=Path("runs/demo"), help="where the model, data and run go (default: %(default)s)")  # fmt: skip
     demo.add_argument("--n", type=_positive, default=3, help="items per task (default: %(default)s)")
+    view = commands.add_parser(
+        "view", help="write one self-contained HTML page to look at every item: image, prompt, response, verdicts",
+        description="Write a static HTML page (no server, no network) for a run: its table per protocol, per-task "
+        "counts, every item with filters (task, verdict, rule, protocols or runs that disagree, text search, sort by "
+        "length) and an item panel (the images as the model saw them, the prompt, the response with the answer read "
+        "marked, the gold, each protocol's verdict and rule, the focus curve if `focus` ran). Model output is shown "
+        "as text, never run.",
+    )  # fmt: skip
+    view.add_argument("run", type=_existing_dir, help="the run folder")
+    view.add_argument("--compare", type=_existing_dir, nargs="+", default=[], metavar="RUN",
+                      help="more run folders, shown side by side with RUN item by item")  # fmt: skip
+    view.add_argument("--out", type=Path, help="the page to write (default: RUN/view.html)")
+    view.add_argument("--thumb", type=_positive, default=256,
+                      help="longest side of the embedded image thumbnails, in pixels (default: %(default)s)")  # fmt: skip
     focus = commands.add_parser(
         "focus", help="visual focus of a run's responses by position in the response (temporal forgetting)",
         description="Teacher-forced forward of each scored response of a run: per-token VGPO focus (cosine of the "

@@ -267,6 +267,24 @@ def table(args: argparse.Namespace) -> int:
     return 0
 
 
+def view(args: argparse.Namespace) -> int:
+    """Write the run browser (vgpo_eval.view) for RUN and any --compare runs."""
+    from vgpo_eval.view import build
+
+    runs = [args.run, *args.compare]
+    for run in runs:
+        if not any(run.glob("*.samples.jsonl")):
+            return _error(f"{run} holds no <task>.samples.jsonl: not a run folder made by `vgpo-eval run`")
+    out = args.out or args.run / "view.html"
+    try:
+        counts = build(runs, out, args.thumb)
+    except OSError as exc:
+        return _error(f"cannot write {out}: {exc}")
+    print(f"written: {out} ({counts['items']:,} items, {counts['images']:,} images, {counts['bytes'] / 1e6:.1f} MB); "
+          "open it in a browser (it needs no server)")  # fmt: skip
+    return 0
+
+
 def show(args: argparse.Namespace) -> int:
     """Print exactly what the model receives for one item: system and user text, where each image goes,
     each image's size after resizing and its visual tokens, and the gold answer."""
@@ -435,4 +453,4 @@ def _relative_path(model: str) -> bool:
 
 
 COMMANDS = {"run": run, "score": score, "check": check, "list": list_tasks, "export-lmms-eval": export_lmms_eval,
-            "table": table, "show": show, "status": status, "focus": focus}  # fmt: skip
+            "table": table, "show": show, "status": status, "focus": focus, "view": view}  # fmt: skip

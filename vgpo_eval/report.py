@@ -294,6 +294,8 @@ def markdown(reports: list[dict]) -> str:
         + ", ".join(f"{k} {reports[0].get(k)}" for k in ("source", "sharegpt", "prompt") if reports[0].get(k))
         + ".",
         _timeout_line(reports),
+        "Every item (image, prompt, response, verdicts): [view.html](view.html), written or refreshed by "
+        f"`vgpo-eval view {reports[0].get('run') or 'RUN'}`.",
         "",
     ]
     for name, reason in reports[0].get("not_run", {}).items():

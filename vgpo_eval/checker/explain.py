@@ -67,3 +67,16 @@ def explain(text: str, sample: Sample, protocol: str, verdict: Verdict) -> str:
     if verdict.timed_out:
         lines.append("the comparison ran out of CPU time twice: counted wrong, reward None")
     return "\n".join(lines)
+
+
+def rule_meaning(rule: str, protocol: str) -> str:
+    """What a verdict's rule says, in words, without running the check again (the run browser shows it)."""
+    kind, _, how = str(rule).partition(":")
+    if rule == "generation_error":
+        return "no response: generation failed"
+    if kind in ("timeout", "error"):
+        return "the check could not finish (CPU limit or a failure inside it): counted wrong, reward None"
+    if protocol != "strict":
+        return ("the last box's content, as MathRuler extracts it, judged by MathRuler grade_answer, then math-verify"
+                + (", then the gold letter anywhere in the box" if protocol == "paper" else ""))  # fmt: skip
+    return f"{kind}: answer from {_WHERE[how]}" if how in _WHERE else str(rule)
