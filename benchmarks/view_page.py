@@ -103,7 +103,7 @@ def browse(page: Path) -> dict[str, float]:
         Select(browser.find_element(By.ID, "f-task")).select_by_value("")
         start = time.perf_counter()
         before = count()
-        browser.find_element(By.ID, "f-text").send_keys("triangle triangle triangle")
+        browser.find_element(By.ID, "f-text").send_keys("wemath/1199")
         WebDriverWait(browser, 60).until(lambda b: count() != before)
         times["text search over every response (after its 150 ms debounce)"] = time.perf_counter() - start
         start = time.perf_counter()
@@ -120,17 +120,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items-per-task", type=int, default=1200)
     parser.add_argument("--thumb", type=int, default=256)
-    parser.add_argument("--keep", type=Path, help="write the run and page here and keep them")
+    parser.add_argument("--keep", type=Path, help="write the run and page here and keep them (a run already there "
+                        "is reused)")  # fmt: skip
     args = parser.parse_args()
     from vgpo_eval.view import build
 
     work = args.keep or Path(tempfile.mkdtemp())
     try:
         start = time.perf_counter()
-        n = write_run(work / "run", args.items_per_task)
-        print(
-            f"synthetic run: {n:,} items, one 480x360 picture each ({time.perf_counter() - start:.0f} s to write)"
-        )
+        if not (work / "run" / "config.json").is_file():
+            n = write_run(work / "run", args.items_per_task)
+            print(
+                f"synthetic run: {n:,} items, one 480x360 picture each ({time.perf_counter() - start:.0f} s)"
+            )
         start = time.perf_counter()
         counts = build([work / "run"], work / "run" / "view.html", args.thumb)
         print(f"page: {counts['bytes'] / 1e6:.1f} MB for {counts['items']:,} items and {counts['images']:,} thumbnails "
