@@ -32,7 +32,11 @@ protocols:
   paper   the cascade the VGPO paper scored with (Look-Back): MathRuler, then math-verify, then
           "gold letter anywhere in the box" (lenient on purpose, for parity with the paper)
   papo    MathRuler's grade_answer on the last box (PAPO-Eval, EasyR1's math reward)
+  verifier  strict first; what strict does not accept goes to a verifier model (CompassVerifier-3B by
+          default: --verifier-model, --verifier-url for a server), which reads the question, the gold and
+          the response; strict's verdict and rule stay recorded beside the model's (docs/checker.md)
 """
+SCORING = (*PROTOCOLS, "verifier")  # the checker's protocols, and the one that asks a model
 
 
 def _tasks_help() -> str:
@@ -270,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument(
         "runs", type=_existing_dir, nargs="*", help="run folders (each scored under --protocol)"
     )
-    table.add_argument("--protocol", choices=sorted(PROTOCOLS), default="paper",
+    table.add_argument("--protocol", choices=sorted(SCORING), default="paper",
                        help="whose report to read (default: paper, the protocol the paper scored with)")  # fmt: skip
     table.add_argument("--out", type=Path, help="write the markdown here too")
     table.add_argument("--csv", type=Path, help="write the table as CSV here (one row per model x benchmark)")
@@ -354,18 +358,40 @@ def _run_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-outside-images", action="store_true",
                    help="--source local: let rows name image files outside --data-dir (absolute paths, '..', links "
                    "out of the folder); by default such an item is an error")  # fmt: skip
+    _verifier_arguments(p)
 
 
 def _score_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", type=Path, nargs="?", help="JSONL file of responses")
     p.add_argument("--run", dest="run_dir", type=_existing_dir, help="re-score a run folder instead (its scored files and reports)")  # fmt: skip
     p.add_argument(
-        "--protocol", choices=sorted(PROTOCOLS), default="strict", help="checker protocol (default: strict)"
+        "--protocol", choices=sorted(SCORING), default="strict", help="checker protocol (default: strict)"
     )
     p.add_argument(
         "--out", type=Path, help="where to write the scored lines (default: INPUT.scored.PROTOCOL.jsonl)"
     )
     p.add_argument("--workers", type=_positive, default=None, help="worker processes (default: one per core)")
+    _verifier_arguments(p)
+
+
+def _verifier_arguments(p: argparse.ArgumentParser) -> None:
+    from vgpo_eval.verifier import MODEL, VERIFY
+
+    group = p.add_argument_group("the verifier protocol (a model judges what strict does not accept)")
+    group.add_argument("--verifier-model", default=MODEL, help="hub id or folder, or the model name a server "
+                       "serves (default: %(default)s)")  # fmt: skip
+    group.add_argument(
+        "--verifier-revision", help="the verifier's revision to pin (default: latest, recorded)"
+    )
+    group.add_argument("--verifier-url", help="OpenAI-compatible server(s) running the verifier, comma-separated "
+                       "(default: load the model here with --verifier-backend)")  # fmt: skip
+    group.add_argument("--verifier-backend", choices=("hf", "vllm"), default="hf",
+                       help="where a local verifier runs, without --verifier-url (default: %(default)s)")  # fmt: skip
+    group.add_argument("--verifier-timeout", type=_positive_float, default=120.0,
+                       help="seconds a verifier server gets per request, retries aside (default: %(default)s)")  # fmt: skip
+    group.add_argument("--verify", choices=VERIFY, default="negatives",
+                       help="negatives (default): only the responses strict does not accept go to the model; "
+                       "all: every response (to measure agreement)")  # fmt: skip
 
 
 def _data_arguments(p: argparse.ArgumentParser) -> None:
@@ -466,9 +492,9 @@ def _shard(value: str) -> tuple[int, int]:
 
 def _protocols(value: str) -> tuple[str, ...]:
     names = tuple(p.strip() for p in value.split(",") if p.strip())
-    unknown = [p for p in names if p not in PROTOCOLS]
+    unknown = [p for p in names if p not in SCORING]
     if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown protocol(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(PROTOCOLS)}")  # fmt: skip
+        raise argparse.ArgumentTypeError(f"unknown protocol(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(SCORING)}")  # fmt: skip
     return names
 
 

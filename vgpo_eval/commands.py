@@ -11,6 +11,7 @@ import json
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from vgpo_eval.checker import PROTOCOLS
 
@@ -20,11 +21,27 @@ def _error(message: str) -> int:
     return 2
 
 
+def verifier_settings(args: argparse.Namespace) -> Any:
+    """The verifier protocol's settings from the flags (run and score), or ValueError on a bad --verifier-url."""
+    from vgpo_eval.backends.openai import base_url_error
+    from vgpo_eval.verifier import Settings
+
+    if args.verifier_url and (problem := base_url_error(args.verifier_url)):
+        raise ValueError(f"--verifier-url: {problem}")
+    return Settings(model=args.verifier_model, revision=args.verifier_revision, urls=args.verifier_url,
+                    backend="openai" if args.verifier_url else args.verifier_backend, verify=args.verify,
+                    timeout=args.verifier_timeout)  # fmt: skip
+
+
 def score(args: argparse.Namespace) -> int:
     from vgpo_eval.score import score_file
 
+    try:
+        verifier = verifier_settings(args)
+    except ValueError as exc:
+        return _error(str(exc))
     if args.run_dir is not None:
-        return report(args.run_dir, [args.protocol], args.workers)
+        return report(args.run_dir, [args.protocol], args.workers, verifier=verifier)
     if args.input is None:
         return _error("give a JSONL file of responses to score (vgpo-eval score FILE), or --run DIR")
     if args.input.is_dir():
@@ -32,7 +49,12 @@ def score(args: argparse.Namespace) -> int:
     if not args.input.is_file():
         return _error(f"no such file: {args.input}")
     out = args.out or args.input.with_name(f"{args.input.stem}.scored.{args.protocol}.jsonl")
-    summary = score_file(args.input, out, args.protocol, args.workers)  # writes nothing for an empty file
+    if args.protocol == "verifier":
+        from vgpo_eval.verifier import score_file as verified_file
+
+        summary = verified_file(args.input, out, verifier, args.workers)
+    else:
+        summary = score_file(args.input, out, args.protocol, args.workers)  # writes nothing for an empty file
     if not summary.scored and not summary.errors:
         return _error(f"{args.input} holds no responses (no line with text in it): nothing written")
     print(summary.render())
@@ -42,6 +64,10 @@ def score(args: argparse.Namespace) -> int:
     if summary.errors:
         print(f"{len(summary.errors)} line(s) of {args.input} could not be scored (first: {summary.first_error}): "
               "fix them and score again", file=sys.stderr)  # fmt: skip
+        return 1
+    if unjudged := summary.rules.get("verifier:error"):
+        print(f"{unjudged} response(s) could not be judged by the verifier (rule verifier:error in {out}; strict's "
+              "verdict kept): score again to retry them", file=sys.stderr)  # fmt: skip
         return 1
     return 0
 
@@ -147,6 +173,10 @@ def run(args: argparse.Namespace) -> int:
     from vgpo_tasks import resolve
 
     tasks = resolve(args.tasks)
+    try:
+        verifier = verifier_settings(args)  # checked before anything loads
+    except ValueError as exc:
+        return _error(str(exc))
     # the run folder records where the model and the data are in full: `focus`, `score` or a resumed run
     # from any other directory finds them again
     if args.data_dir is not None:
@@ -184,10 +214,13 @@ def run(args: argparse.Namespace) -> int:
     for errors in load_errors.values():
         for error in errors[:3]:
             print(f"warning: {error}", file=sys.stderr)
-    return report(out, list(args.protocols), args.workers, retry="re-run the same command to retry them")
+    return report(out, list(args.protocols), args.workers, retry="re-run the same command to retry them",
+                  verifier=verifier)  # fmt: skip
 
 
-def report(run_dir: Path, protocols: list[str], workers: int | None, retry: str | None = None) -> int:
+def report(
+    run_dir: Path, protocols: list[str], workers: int | None, retry: str | None = None, verifier: Any = None
+) -> int:
     """Score a run under `protocols`, then write report.md and results.csv from every protocol scored so far."""
     from vgpo_eval.report import main_table, markdown, score_run, write_results_csv
     from vgpo_eval.run import RunFolderError
@@ -195,8 +228,8 @@ def report(run_dir: Path, protocols: list[str], workers: int | None, retry: str 
     if not any(run_dir.glob("*.samples.jsonl")):
         return _error(f"{run_dir} holds no run: no task's data could be loaded (see the lines above)")
     try:  # a damaged file, a read-only folder: one line naming the file
-        fresh = {p: score_run(run_dir, p, workers) for p in protocols}
-        every = {p: fresh.get(p) or _saved(run_dir, p) for p in PROTOCOLS}  # each saved report read once
+        fresh = {p: score_run(run_dir, p, workers, verifier) for p in protocols}
+        every = {p: fresh.get(p) or _saved(run_dir, p) for p in (*PROTOCOLS, "verifier")}  # each read once
         reports = [report for report in every.values() if report]
         (run_dir / "report.md").write_text(markdown(reports), encoding="utf-8", errors="backslashreplace")
         write_results_csv(run_dir, reports)
@@ -223,7 +256,13 @@ def report(run_dir: Path, protocols: list[str], workers: int | None, retry: str 
     if failed:
         how = retry or "re-run the generating command to retry them"
         print(f"{failed} item(s) failed and count as wrong (listed in report.md); {how}", file=sys.stderr)
-    return 1 if failed or unreadable else 0
+    unjudged = sum(
+        len(t.get("verifier", {}).get("errors", [])) for r in fresh.values() for t in r["tasks"].values()
+    )
+    if unjudged:
+        print(f"{unjudged} response(s) could not be judged by the verifier (listed in report.md; strict's verdict "
+              "kept): score again to retry them", file=sys.stderr)  # fmt: skip
+    return 1 if failed or unreadable or unjudged else 0
 
 
 def _saved(run_dir: Path, protocol: str) -> dict | None:

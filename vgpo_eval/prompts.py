@@ -16,6 +16,7 @@ from vgpo_eval.instructions import PROMPTS, SEPARATORS, SYSTEM  # noqa: F401 - r
 from vgpo_eval.task import DataError
 from vgpo_eval.types import Sample
 
+RAW = "raw"  # a judge's prompt: the question text is the whole user turn (no system message, instruction or image)
 MIN_PIXELS = 262_144  # 512 * 512
 MAX_PIXELS = 1_000_000  # evaluation; training allows up to 4,194,304
 
@@ -23,6 +24,8 @@ MAX_PIXELS = 1_000_000  # evaluation; training allows up to 4,194,304
 def user_text(sample: Sample, variant: str = "lookback") -> str:
     """The text of the user turn: the question, then the variant's separator (Look-Back's evaluation: a
     space; VGPO's training template: the stripped question and a blank line), then the instruction."""
+    if variant == RAW:
+        return sample.question
     if variant not in PROMPTS:
         raise ValueError(f"unknown prompt variant {variant!r}; choose one of {', '.join(PROMPTS)}")
     question = sample.question.strip() if variant == "train" else sample.question
@@ -30,7 +33,10 @@ def user_text(sample: Sample, variant: str = "lookback") -> str:
 
 
 def messages(sample: Sample, variant: str = "lookback", images: list[Any] | None = None) -> list[dict]:
-    """Chat messages in the transformers format; `images` (loaded PIL images) replace the paths if given."""
+    """Chat messages in the transformers format; `images` (loaded PIL images) replace the paths if given. The
+    RAW variant is one plain user turn, as a text model's chat template (a verifier's) expects it."""
+    if variant == RAW:
+        return [{"role": "user", "content": sample.question}]
     content = [{"type": "image", "image": img} for img in (images if images is not None else sample.images)]
     content.append({"type": "text", "text": user_text(sample, variant)})
     return [

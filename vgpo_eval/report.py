@@ -31,8 +31,11 @@ from vgpo_eval.types import UNJUDGED
 from vgpo_tasks import SUITES, TASKS
 
 
-def score_run(run_dir: str | Path, protocol: str = "strict", workers: int | None = None) -> dict[str, Any]:
-    """Score every task of a run under one protocol; write the scored files and report.<protocol>.json."""
+def score_run(
+    run_dir: str | Path, protocol: str = "strict", workers: int | None = None, verifier: Any = None
+) -> dict[str, Any]:
+    """Score every task of a run under one protocol; write the scored files and report.<protocol>.json. The
+    `verifier` protocol takes its model from `verifier` (vgpo_eval.verifier.Settings; None: the default)."""
     run_dir = Path(run_dir)
     load_errors = _json(run_dir / "load_errors.json") or {}
     tasks: dict[str, Any] = {}
@@ -41,7 +44,10 @@ def score_run(run_dir: str | Path, protocol: str = "strict", workers: int | None
     for name in task_names(run_dir):
         samples = read_samples(run_dir / f"{name}.samples.jsonl")
         responses = read_run_responses(run_dir, name)
-        scored = _score(samples, responses, protocol, workers)
+        if protocol == "verifier":
+            scored = _verified(samples, responses, workers, run_dir, verifier)
+        else:
+            scored = _score(samples, responses, protocol, workers)
         write_jsonl(run_dir / f"{name}.scored.{protocol}.jsonl", scored)
         tasks[name] = _summary(name, samples, responses, scored, load_errors.get(name, []), policy)
         tasks[name]["missing_by_shard"] = missing_by_shard(samples, responses, shard_count(run_dir))
@@ -56,8 +62,28 @@ def score_run(run_dir: str | Path, protocol: str = "strict", workers: int | None
         "tasks": tasks,
         "suites": suite_means({k: v["accuracy"] for k, v in tasks.items() if v["complete"]}),
     }
+    if protocol == "verifier":
+        from vgpo_eval.verifier import Settings
+
+        report["verifier"] = (verifier or Settings()).describe()
     write_jsonl(run_dir / f"report.{protocol}.json", [report], indent=True)
     return report
+
+
+def _verified(
+    samples: list, responses: dict, workers: int | None, run_dir: Path, settings: Any
+) -> list[dict]:
+    """strict's records, then the verifier's decisions on them (cached in RUN/verifier.cache.jsonl)."""
+    from vgpo_eval.verifier import Cache, Settings, decide
+
+    by_id = {s.id: s for s in samples}
+    strict = _score(samples, responses, "strict", workers)
+    ready = [r | {"question": by_id[r["id"]].question, "response": responses[(r["id"], r["index"])].text}
+             for r in strict if r.get("rule") != "generation_error"]  # fmt: skip
+    decided = iter(decide(ready, settings or Settings(), Cache(run_dir / "verifier.cache.jsonl")))
+    return [
+        r | {"protocol": "verifier"} if r.get("rule") == "generation_error" else next(decided) for r in strict
+    ]
 
 
 def task_names(run_dir: Path) -> list[str]:
@@ -122,16 +148,32 @@ def _summary(
     errors = sorted({r["id"] for r in scored if r.get("rule") == "generation_error"} - set(unreadable))
     # checks that could not judge: a CPU limit ("timeout:") or an exception inside the checker ("error:")
     timeouts = [f"{r['id']}#{r['index']}" for r in scored if str(r.get("rule", "")).startswith(UNJUDGED)]
-    return metrics | {
-        "items": len(samples),
-        "missing": missing,
-        "complete": missing == 0 and bool(samples),
-        "generation_errors": errors,
-        "load_errors": load_errors,
-        "timeouts": timeouts,
-        "rules": dict(Counter(r.get("rule") for r in scored).most_common()),
-        "missing_images": unreadable,
-        "missing_image_policy": policy,
+    return (
+        metrics
+        | {
+            "items": len(samples),
+            "missing": missing,
+            "complete": missing == 0 and bool(samples),
+            "generation_errors": errors,
+            "load_errors": load_errors,
+            "timeouts": timeouts,
+            "rules": dict(Counter(r.get("rule") for r in scored).most_common()),
+            "missing_images": unreadable,
+            "missing_image_policy": policy,
+        }
+        | ({"verifier": _verifier_counts(scored)} if any("strict_rule" in r for r in scored) else {})
+    )
+
+
+def _verifier_counts(scored: list[dict]) -> dict:
+    """Under the verifier protocol: how many verdicts the model decided, how many it flipped from strict, and the
+    responses it could not judge (errors: retried on the next scoring) or whose reply was no judgment."""
+    rules = [str(r.get("rule")) for r in scored]
+    return {
+        "decided": sum(r in ("verifier:correct", "verifier:incorrect", "verifier:invalid") for r in rules),
+        "flipped": sum("strict_correct" in r and bool(r["correct"]) != r["strict_correct"] for r in scored),
+        "unparsed": sum(r == "verifier:unparsed" for r in rules),
+        "errors": [f"{r['id']}#{r['index']}" for r in scored if r.get("rule") == "verifier:error"],
     }
 
 
@@ -273,6 +315,12 @@ def _protocol_lines(protocol: str, task: dict | None) -> list[str]:
     if "wemath" in task:
         lines.append(f"- WeMath ({protocol}): " + ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}"
                                                             for k, v in task["wemath"].items()))  # fmt: skip
+    if "verifier" in task:
+        v = task["verifier"]
+        lines.append(f"- the verifier model decided {v['decided']} verdict(s) and flipped {v['flipped']} from strict; "
+                     f"{v['unparsed']} reply(ies) were no judgment (strict's verdict kept)"
+                     + (f"; {len(v['errors'])} could not be judged (verifier errors, counted as strict judged "
+                        f"them and retried on the next scoring): " + ", ".join(v["errors"][:20]) if v["errors"] else ""))  # fmt: skip
     rules = task.get("rules") or {}
     if rules:
         shown = list(rules.items())[:RULES_SHOWN]
@@ -294,6 +342,12 @@ def markdown(reports: list[dict]) -> str:
         + ", ".join(f"{k} {reports[0].get(k)}" for k in ("source", "sharegpt", "prompt") if reports[0].get(k))
         + ".",
         _timeout_line(reports),
+        *[
+            f"Verifier ({r['protocol']}): {v['model']} (revision {v.get('revision') or 'latest'}, "
+            f"{v.get('urls') or v.get('backend')}), verify {v.get('verify')}."
+            for r in reports
+            if (v := r.get("verifier"))
+        ],
         "Every item (image, prompt, response, verdicts): [view.html](view.html), written or refreshed by "
         f"`vgpo-eval view {reports[0].get('run') or 'RUN'}`.",
         "",

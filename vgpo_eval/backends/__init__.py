@@ -90,6 +90,15 @@ def _auto(model: str, **options: Any) -> Backend:
 BACKENDS: dict[str, Callable[..., Backend]] = {"hf": _hf, "vllm": _vllm, "openai": _openai, "auto": _auto}
 
 
+def load_processor(model: str, revision: str | None = None) -> tuple[Any, bool]:
+    """(the processor that renders a checkpoint's prompts, whether it reads images): an image-text model's
+    processor, or a text-only checkpoint's tokenizer (a verifier such as CompassVerifier)."""
+    from transformers import AutoConfig, AutoProcessor, AutoTokenizer
+
+    vision = hasattr(AutoConfig.from_pretrained(model, revision=revision), "vision_config")
+    return (AutoProcessor if vision else AutoTokenizer).from_pretrained(model, revision=revision), vision
+
+
 def error_responses(request: Request, error: str) -> list[Response]:
     """The responses of a request that could not be answered: empty text, the error recorded."""
     return [Response(request.sample.id, "", index=i, error=error) for i in request.indices]

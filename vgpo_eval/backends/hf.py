@@ -1,8 +1,9 @@
 """The transformers backend: batched `generate` with left padding, CPU or GPU (bf16 on GPU).
 
 The model is any image-text-to-text checkpoint `AutoModelForImageTextToText` can load (a hub id,
-pinned with `revision`, or a local folder); the prompt is rendered by the checkpoint's own
-processor and chat template. With K samples per item each index k is generated with the seed
+pinned with `revision`, or a local folder), or a text-only causal LM (a verifier such as
+CompassVerifier, with its tokenizer); the prompt is rendered by the checkpoint's own processor (or
+tokenizer) and chat template. With K samples per item each index k is generated with the seed
 `decoding.seed + k`, so a resumed run regenerates exactly the missing ones. A batch that fails
 is retried item by item; an item that still fails becomes an error Response.
 """
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from vgpo_eval.backends import Decoding, Request, error_responses
+from vgpo_eval.backends import Decoding, Request, error_responses, load_processor
 from vgpo_eval.prompts import render
 from vgpo_eval.types import Response
 
@@ -41,15 +42,14 @@ class HFBackend:
         if self._model is not None:
             return
         import torch
-        from transformers import AutoModelForImageTextToText, AutoProcessor
+        from transformers import AutoModelForCausalLM, AutoModelForImageTextToText
 
         self.device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.dtype = self.dtype or ("bfloat16" if self.device.startswith("cuda") else "float32")
-        self._processor = AutoProcessor.from_pretrained(self.model_id, revision=self.revision)
-        self._processor.tokenizer.padding_side = "left"
-        model = AutoModelForImageTextToText.from_pretrained(
-            self.model_id, revision=self.revision, dtype=getattr(torch, self.dtype)
-        )
+        self._processor, vision = load_processor(self.model_id, self.revision)  # text-only: its tokenizer
+        _tokenizer(self._processor).padding_side = "left"
+        kind = AutoModelForImageTextToText if vision else AutoModelForCausalLM
+        model = kind.from_pretrained(self.model_id, revision=self.revision, dtype=getattr(torch, self.dtype))
         self._model = model.to(self.device).eval()
 
     def generate(self, requests: Iterable[Request], decoding: Decoding) -> Iterator[Response]:
@@ -78,29 +78,33 @@ class HFBackend:
 
         processor, model = self._processor, self._model
         texts = [render(processor, r.sample, decoding.prompt, r.images) for r in batch]
-        images = [img for r in batch for img in r.images] or None
-        inputs = processor(text=texts, images=images, padding=True, return_tensors="pt").to(self.device)
+        images = {"images": pictures} if (pictures := [img for r in batch for img in r.images]) else {}
+        inputs = processor(text=texts, **images, padding=True, return_tensors="pt").to(self.device)
         sampling = decoding.temperature > 0
         options = {"do_sample": sampling, "max_new_tokens": decoding.max_new_tokens}
         if sampling:
             options |= {"temperature": decoding.temperature, "top_p": decoding.top_p}
         torch.manual_seed(decoding.seed + index)
         with torch.inference_mode(), _quiet_generation_config(model):
-            output = model.generate(**inputs, **options, pad_token_id=processor.tokenizer.pad_token_id)
+            output = model.generate(**inputs, **options, pad_token_id=_tokenizer(processor).pad_token_id)
         new = output[:, inputs["input_ids"].shape[1] :]  # (B, T) generated tokens
         return [self._response(r.sample.id, index, row) for r, row in zip(batch, new, strict=True)]
 
     def _response(self, sample_id: str, index: int, tokens) -> Response:
-        eos = set(_as_list(self._model.generation_config.eos_token_id)) | {
-            self._processor.tokenizer.eos_token_id
-        }
+        tokenizer = _tokenizer(self._processor)
+        eos = set(_as_list(self._model.generation_config.eos_token_id)) | {tokenizer.eos_token_id}
         ids = tokens.tolist()
         stop = next((i for i, t in enumerate(ids) if t in eos), None)
         kept = ids if stop is None else ids[: stop + 1]
-        text = self._processor.tokenizer.decode(kept, skip_special_tokens=True)
+        text = tokenizer.decode(kept, skip_special_tokens=True)
         return Response(
             sample_id, text, index=index, tokens=len(kept), finish_reason="length" if stop is None else "stop"
         )
+
+
+def _tokenizer(processor: Any) -> Any:
+    """The tokenizer of a multimodal processor, or the tokenizer a text-only checkpoint loads as its processor."""
+    return getattr(processor, "tokenizer", processor)
 
 
 def _as_list(value) -> list:

@@ -213,6 +213,9 @@ def chat_messages(request: Request, variant: str) -> list[dict]:
     """The paper's prompt (`prompts.messages`) in the OpenAI format; the system message as a plain string."""
     out = []
     for message in messages(request.sample, variant, list(request.images)):
+        if isinstance(message["content"], str):  # a plain text turn (prompts.RAW) goes as it is
+            out.append(message)
+            continue
         parts = [image_part(p["image"]) if p["type"] == "image" else p for p in message["content"]]
         if message["role"] == "system":
             out.append({"role": "system", "content": "".join(p["text"] for p in parts)})

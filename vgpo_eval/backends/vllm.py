@@ -120,9 +120,11 @@ class VLLMBackend:
                 f"vllm: --max-model-len {self.max_model_len} leaves no room for a prompt beside --max-new-tokens "
                 f"{decoding.max_new_tokens}; raise it (with --backend vllm), or pass 0 for the model's own"
             )
-        from transformers import AutoProcessor
+        from vgpo_eval.backends import load_processor
 
-        self._processor = AutoProcessor.from_pretrained(self.model_id, revision=self.revision)
+        self._processor, _ = load_processor(
+            self.model_id, self.revision
+        )  # a text-only verifier: its tokenizer
         self._llm = self._vllm.LLM(**self.engine_kwargs(decoding))
 
     def generate(self, requests: Iterable[Request], decoding: Decoding) -> Iterator[Response]:

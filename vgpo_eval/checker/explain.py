@@ -76,6 +76,14 @@ def rule_meaning(rule: str, protocol: str) -> str:
         return "no response: generation failed"
     if kind in ("timeout", "error"):
         return "the check could not finish (CPU limit or a failure inside it): counted wrong, reward None"
+    if kind == "verifier":
+        return {"correct": "the verifier model judged it correct (strict did not accept it)",
+                "incorrect": "the verifier model judged it incorrect", "invalid": "the verifier model judged it "
+                "invalid (incomplete, repetitive or a refusal): wrong", "unparsed": "the verifier's reply was no "
+                "judgment: strict's verdict kept", "error": "the verifier could not answer (down, slow, refused): "
+                "strict's verdict kept, asked again on the next scoring"}.get(how, str(rule))  # fmt: skip
+    if protocol == "verifier":
+        return rule_meaning(rule, "strict") + " (strict accepted it: not sent to the verifier)"
     if protocol != "strict":
         return ("the last box's content, as MathRuler extracts it, judged by MathRuler grade_answer, then math-verify"
                 + (", then the gold letter anywhere in the box" if protocol == "paper" else ""))  # fmt: skip
