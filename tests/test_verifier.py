@@ -174,6 +174,7 @@ def test_a_run_scored_with_the_verifier_reports_what_the_model_decided(tmp_path,
     assert "the verifier model decided 1 verdict(s) and flipped 1 from strict" in md
     assert "Verifier (verifier): opencompass/CompassVerifier-3B" in md
     assert ",verifier,counting,accuracy,100.0," in (run / "results.csv").read_text()
+    assert ",verifier,counting,verifier_flipped,1," in (run / "results.csv").read_text()
     # a second scoring asks nothing: the decision is cached in the run folder
     bodies.clear()
     with _server(bodies) as url:
@@ -185,7 +186,11 @@ def test_a_run_scored_with_the_verifier_reports_what_the_model_decided(tmp_path,
         assert main(["score", "--run", str(run), "--protocol", "verifier", "--verifier-url", url]) == 0
     assert len(bodies) == 1
     assert main(["table", str(run), "--protocol", "verifier"]) == 0
-    assert "100.0" in capsys.readouterr().out
+    table = capsys.readouterr().out
+    assert (
+        "100.0" in table
+        and "(opencompass/CompassVerifier-3B decided 1 verdicts, flipped 1 from strict)" in table
+    )
 
 
 def test_the_hf_path_end_to_end_on_a_tiny_random_model(tiny_model_dir, tmp_path):

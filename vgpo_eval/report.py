@@ -232,6 +232,9 @@ def _metric_rows(report: dict) -> list[dict]:
         for key, value in (task.get("wemath") or {}).items():
             if isinstance(value, int | float):
                 rows.append({"task": name, "metric": f"wemath_{key}", "value": value, "n": task["n"]})
+        if verifier := task.get("verifier"):  # what the model decided, beside the accuracy it gave
+            rows += [{"task": name, "metric": f"verifier_{key}", "value": len(value) if key == "errors" else value,
+                      "n": task["n"]} for key, value in verifier.items()]  # fmt: skip
     for suite, value in report["suites"].items():
         if value is not None:
             rows.append(

@@ -32,7 +32,12 @@ def run_row(run_dir: Path, protocol: str) -> dict[str, Any]:
         )
     report = json.loads(path.read_text(encoding="utf-8"))
     results = {k: v["accuracy"] for k, v in report["tasks"].items() if v["complete"]}
-    return {"name": f"{Path(run_dir).name} ({protocol})", "source": str(path), "results": results}
+    source = str(path)
+    if counts := [t["verifier"] for t in report["tasks"].values() if "verifier" in t]:
+        model = (report.get("verifier") or {}).get("model", "the verifier")
+        source += (f" ({model} decided {sum(c['decided'] for c in counts)} verdicts, flipped "
+                   f"{sum(c['flipped'] for c in counts)} from strict)")  # fmt: skip
+    return {"name": f"{Path(run_dir).name} ({protocol})", "source": source, "results": results}
 
 
 def _values(row: dict) -> list[float | None]:
