@@ -252,3 +252,22 @@ def test_run_with_the_verifier_protocol(tiny_model_dir, tmp_path, monkeypatch, c
     )  # the tiny model is never right
     assert report["tasks"]["counting"]["accuracy"] == 100.0  # the scripted verifier says A to everything
     assert {p.name.split(".")[1] for p in (tmp_path / "run").glob("report.*.json")} == {"strict", "verifier"}
+
+
+def test_a_hub_verifier_without_the_hub_is_one_quick_line(tmp_path):
+    """No hub, nothing cached: one line before anything loads, not the libraries' retries and an error per item."""
+    import os
+    import subprocess
+
+    src = _file(tmp_path)
+    env = {**os.environ, "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": str(tmp_path / "hf")}
+    env.pop("HF_HUB_OFFLINE", None)
+    done = subprocess.run([sys.executable, "-m", "vgpo_eval", "score", str(src), "--protocol", "verifier"],
+                          capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+    assert done.returncode == 2 and "Retrying" not in done.stderr and "Traceback" not in done.stderr
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("error:")]
+    assert (
+        "the verifier opencompass/CompassVerifier-3B is not in the local cache" in line
+        and "--verifier-url" in line
+    )
+    assert not list(tmp_path.glob("*.scored.*"))

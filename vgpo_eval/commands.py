@@ -22,12 +22,24 @@ def _error(message: str) -> int:
 
 
 def verifier_settings(args: argparse.Namespace) -> Any:
-    """The verifier protocol's settings from the flags (run and score), or ValueError on a bad --verifier-url."""
+    """The verifier protocol's settings from the flags (run and score); ValueError on a bad --verifier-url, or
+    when the verifier is a hub model that is not cached and the hub cannot be reached (one quick probe, not
+    the libraries' retries: said before anything loads)."""
+    from vgpo_eval import hub
     from vgpo_eval.backends.openai import base_url_error
     from vgpo_eval.verifier import Settings
 
     if args.verifier_url and (problem := base_url_error(args.verifier_url)):
         raise ValueError(f"--verifier-url: {problem}")
+    wanted = "verifier" in (getattr(args, "protocols", None) or (getattr(args, "protocol", None),))
+    if wanted and not args.verifier_url and not hub.is_local_model(args.verifier_model):
+        reason = hub.unreachable()
+        if reason is not None and not hub.model_cached(args.verifier_model, args.verifier_revision):
+            raise ValueError(f"the verifier {args.verifier_model} is not in the local cache and the Hugging Face hub "
+                             f"cannot be reached ({reason}): connect once to download it, or pass --verifier-model "
+                             "FOLDER, or --verifier-url URL for a server running it")  # fmt: skip
+        if reason is not None:
+            hub.go_offline()  # cached: load it without the libraries trying the network
     return Settings(model=args.verifier_model, revision=args.verifier_revision, urls=args.verifier_url,
                     backend="openai" if args.verifier_url else args.verifier_backend, verify=args.verify,
                     timeout=args.verifier_timeout)  # fmt: skip
