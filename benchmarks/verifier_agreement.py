@@ -19,7 +19,7 @@ from pathlib import Path
 from _cases import LABELLED, load_cases
 
 from vgpo_eval.checker.protocols import check
-from vgpo_eval.verifier import MODEL, Cache, Settings, decide
+from vgpo_eval.verifier import DECIDED, ERROR, MODEL, UNPARSED, Cache, Settings, decide
 
 
 def main() -> None:
@@ -57,10 +57,10 @@ def main() -> None:
             print(f"{Path(path).name:<28} {name:<9} agreement {100 * agree / len(rows):5.1f}% "
                   f"({agree}/{len(rows)}), false positives {100 * fp / len(rows):4.1f}%")  # fmt: skip
         rules = [r["rule"] for r in verified]
-        decided = sum(r in ("verifier:correct", "verifier:incorrect", "verifier:invalid") for r in rules)
+        decided = sum(r in DECIDED for r in rules)
         flipped = sum(r["correct"] != r["strict_correct"] for r in verified)
         print(f"{'':<28} verifier decided {decided}, flipped {flipped} from strict, unparsed "
-              f"{rules.count('verifier:unparsed')}, errors {rules.count('verifier:error')}")  # fmt: skip
+              f"{rules.count(UNPARSED)}, errors {rules.count(ERROR)}")  # fmt: skip
 
 
 def _label(row: dict) -> bool | None:

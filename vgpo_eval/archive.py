@@ -5,8 +5,8 @@ reads MathVerse, WeMath and GeoMath from its own files and MathVista's images fr
 all published as the hub dataset ShuoY/Look-Back-eval (an archive its README unzips to
 `eval/eval_data`). This module makes that folder available: from `--data-dir` when the user has
 unzipped it, else from the hub (only the four benchmarks' folders, zips unpacked, under
-`$VGPO_CACHE/lookback_eval/<commit>`), and then from that cache without the network. `where`
-says, per task, which file and image folder Look-Back's loaders read (`Task.archive`).
+`$VGPO_CACHE/lookback_eval/<commit>`), and then from that cache without the network. `Files`
+(a task's `archive` field) says which file and image folder Look-Back's loader reads for it.
 
     python -m vgpo_eval list                      # the `lookback` column, and whether it is cached
     python -m vgpo_eval show wemath --source lookback
@@ -102,7 +102,11 @@ def _base() -> Path:
 
 def _download() -> str:
     """Fetch the four folders of the archive at one commit (once) and return that commit."""
-    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in (
+        "1",
+        "true",
+        "yes",
+    )  # as hub.unreachable reads it
     try:
         if offline:
             raise OSError("HF_HUB_OFFLINE is set")

@@ -77,8 +77,10 @@ def score(args: argparse.Namespace) -> int:
         print(f"{len(summary.errors)} line(s) of {args.input} could not be scored (first: {summary.first_error}): "
               "fix them and score again", file=sys.stderr)  # fmt: skip
         return 1
-    if unjudged := summary.rules.get("verifier:error"):
-        print(f"{unjudged} response(s) could not be judged by the verifier (rule verifier:error in {out}; strict's "
+    from vgpo_eval.verifier import ERROR
+
+    if unjudged := summary.rules.get(ERROR):
+        print(f"{unjudged} response(s) could not be judged by the verifier (rule {ERROR} in {out}; strict's "
               "verdict kept): score again to retry them", file=sys.stderr)  # fmt: skip
         return 1
     return 0

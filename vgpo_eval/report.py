@@ -77,13 +77,9 @@ def _verified(
     from vgpo_eval.verifier import Cache, Settings, decide
 
     by_id = {s.id: s for s in samples}
-    strict = _score(samples, responses, "strict", workers)
-    ready = [r | {"question": by_id[r["id"]].question, "response": responses[(r["id"], r["index"])].text}
-             for r in strict if r.get("rule") != "generation_error"]  # fmt: skip
-    decided = iter(decide(ready, settings or Settings(), Cache(run_dir / "verifier.cache.jsonl")))
-    return [
-        r | {"protocol": "verifier"} if r.get("rule") == "generation_error" else next(decided) for r in strict
-    ]
+    strict = [r | {"question": by_id[r["id"]].question, "response": responses[(r["id"], r["index"])].text}
+              for r in _score(samples, responses, "strict", workers)]  # fmt: skip
+    return decide(strict, settings or Settings(), Cache(run_dir / "verifier.cache.jsonl"))
 
 
 def task_names(run_dir: Path) -> list[str]:
@@ -168,12 +164,14 @@ def _summary(
 def _verifier_counts(scored: list[dict]) -> dict:
     """Under the verifier protocol: how many verdicts the model decided, how many it flipped from strict, and the
     responses it could not judge (errors: retried on the next scoring) or whose reply was no judgment."""
+    from vgpo_eval.verifier import DECIDED, ERROR, UNPARSED
+
     rules = [str(r.get("rule")) for r in scored]
     return {
-        "decided": sum(r in ("verifier:correct", "verifier:incorrect", "verifier:invalid") for r in rules),
+        "decided": sum(r in DECIDED for r in rules),
         "flipped": sum("strict_correct" in r and bool(r["correct"]) != r["strict_correct"] for r in scored),
-        "unparsed": sum(r == "verifier:unparsed" for r in rules),
-        "errors": [f"{r['id']}#{r['index']}" for r in scored if r.get("rule") == "verifier:error"],
+        "unparsed": rules.count(UNPARSED),
+        "errors": [f"{r['id']}#{r['index']}" for r in scored if r.get("rule") == ERROR],
     }
 
 

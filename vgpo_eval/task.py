@@ -42,9 +42,8 @@ PROFILES = {
     "lookback": {"mathvista": "archive", "mathverse": "archive", "wemath": "archive", "geomath": "archive"},
     "papo": {"geomath": "archive"},
 }
-DEFAULT_SOURCE = (
-    "lookback"  # the paper follows Look-Back's evaluation script: its data, PAPO_eval for the rest
-)
+# the paper follows Look-Back's evaluation script: its data, PAPO_eval for the rest
+DEFAULT_SOURCE = "lookback"
 SHAREGPT = (
     "clean",
     "verbatim",

@@ -35,6 +35,8 @@ REVISION: str | None = (
 )
 VERIFY = ("negatives", "all")
 JUDGMENTS = {"A": "correct", "B": "incorrect", "C": "invalid"}
+DECIDED = tuple(f"verifier:{label}" for label in JUDGMENTS.values())  # the rules of a verdict the model gave
+UNPARSED, ERROR = "verifier:unparsed", "verifier:error"  # no judgment in the reply; no reply (retried)
 # CompassVerifier's published prompt (open-compass/CompassVerifier, src/prompts.py, CV_PROMPT), as the model was
 # trained to read it: the text is data, kept byte for byte (its "\\boxed{}" has two backslashes after formatting)
 PROMPT = (
@@ -138,11 +140,15 @@ class Cache:
 
 
 def decide(records: Sequence[dict], settings: Settings, cache: Cache, backend: Any = None) -> list[dict]:
-    """Verifier records from strict-scored ones (each with question, response, answer, correct, rule, extracted):
-    the responses to verify go to the model (cached ones not), the rest keep strict's verdict."""
+    """Verifier records from strict-scored ones (each with question, response, answer, correct, rule, extracted),
+    in their order: the responses to verify go to the model (cached ones not), the rest keep strict's verdict;
+    a record with an `error` (a failed generation, an unreadable line) has nothing to judge and passes through."""
     asked: dict[str, str] = {}  # key -> prompt, for the records that need the model and are not cached
     keyed = []
     for record in records:
+        if "error" in record:
+            keyed.append((record, None))
+            continue
         send = settings.verify == "all" or not record["correct"]
         text = prompt(record.get("question") or "", str(record["answer"]), record.get("response") or "")
         key = Cache.key(text, settings) if send else None
@@ -159,6 +165,9 @@ def decide(records: Sequence[dict], settings: Settings, cache: Cache, backend: A
 
 
 def _verdict(record: dict, key: str | None, cache: Cache, replies: dict) -> dict:
+    if "error" in record:  # as it came, the question and response aside; a scored one now under this protocol
+        kept = {k: v for k, v in record.items() if k not in ("question", "response")}
+        return kept | {"protocol": "verifier"} if "rule" in kept else kept
     strict = {
         "strict_correct": bool(record["correct"]),
         "strict_rule": record["rule"],
@@ -172,8 +181,8 @@ def _verdict(record: dict, key: str | None, cache: Cache, replies: dict) -> dict
         return base | {"correct": letter == "A", "rule": f"verifier:{JUDGMENTS[letter]}"}
     reply, error = replies.get(key, ("", "not answered"))
     if error is not None:
-        return base | {"rule": "verifier:error", "verifier_error": error}
-    return base | {"rule": "verifier:unparsed", "verifier_reply": reply[:200]}
+        return base | {"rule": ERROR, "verifier_error": error}
+    return base | {"rule": UNPARSED, "verifier_reply": reply[:200]}
 
 
 def _ask(asked: dict[str, str], settings: Settings, backend: Any) -> dict[str, tuple[str, str | None]]:
@@ -224,11 +233,8 @@ def score_file(path: Path, out: Path, settings: Settings, workers: int | None = 
     summary = Summary("verifier")
     if not records:
         return summary
-    ready = [r for r in records if isinstance(r, dict) and "error" not in r]
-    decided = iter(decide(ready, settings, Cache(out.with_name(f"{out.stem}.verifier-cache.jsonl"))))
     with open(out, "w", encoding="utf-8") as f:
-        for record in records:
-            record = record if not isinstance(record, dict) or "error" in record else next(decided)
+        for record in decide(records, settings, Cache(out.with_name(f"{out.stem}.verifier-cache.jsonl"))):
             summary.add(record)
             f.write(json_text(record) + "\n")
     return summary
@@ -269,6 +275,6 @@ def trl_reward(
 
 
 def _reward(record: dict | None) -> float | None:
-    if record is None or record["rule"] in ("verifier:error", "verifier:unparsed"):
+    if record is None or record["rule"] in (ERROR, UNPARSED):
         return None
     return 1.0 if record["correct"] else 0.0

@@ -122,9 +122,8 @@ class VLLMBackend:
             )
         from vgpo_eval.backends import load_processor
 
-        self._processor, _ = load_processor(
-            self.model_id, self.revision
-        )  # a text-only verifier: its tokenizer
+        # an image-text model's processor; a text-only checkpoint's (a verifier's) tokenizer
+        self._processor, _ = load_processor(self.model_id, self.revision)
         self._llm = self._vllm.LLM(**self.engine_kwargs(decoding))
 
     def generate(self, requests: Iterable[Request], decoding: Decoding) -> Iterator[Response]:
