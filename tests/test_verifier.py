@@ -271,3 +271,17 @@ def test_a_hub_verifier_without_the_hub_is_one_quick_line(tmp_path):
         and "--verifier-url" in line
     )
     assert not list(tmp_path.glob("*.scored.*"))
+
+
+def test_a_gigantic_response_is_not_sent_and_keeps_strict_s_verdict():
+    """Model output is untrusted: past MAX_RESPONSE characters the verifier is not asked (no unbounded prompt)."""
+    from vgpo_eval.verifier import MAX_RESPONSE, TOO_LONG
+
+    bodies: list = []
+    long = "so " * (MAX_RESPONSE // 3 + 1) + "SAYS_A"
+    records = [{"id": i, "index": 0, "answer": "3", "correct": False, "rule": "no_answer:none", "extracted": None,
+                "question": "q", "response": text} for i, text in enumerate((long, "three SAYS_A"))]  # fmt: skip
+    with _server(bodies) as url:
+        too_long, asked = decide(records, Settings(backend="openai", urls=url), Cache(None))
+    assert len(bodies) == 1 and too_long["rule"] == TOO_LONG and too_long["correct"] is False
+    assert asked["rule"] == "verifier:correct"

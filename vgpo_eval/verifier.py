@@ -37,6 +37,9 @@ VERIFY = ("negatives", "all")
 JUDGMENTS = {"A": "correct", "B": "incorrect", "C": "invalid"}
 DECIDED = tuple(f"verifier:{label}" for label in JUDGMENTS.values())  # the rules of a verdict the model gave
 UNPARSED, ERROR = "verifier:unparsed", "verifier:error"  # no judgment in the reply; no reply (retried)
+# a response is untrusted: past this many characters (no 2,048-token answer comes near) it is not sent, and
+# strict's verdict stands (rule TOO_LONG), so no response can make the verifier's work unbounded
+MAX_RESPONSE, TOO_LONG = 32_000, "verifier:too_long"
 # CompassVerifier's published prompt (open-compass/CompassVerifier, src/prompts.py, CV_PROMPT), as the model was
 # trained to read it: the text is data, kept byte for byte (its "\\boxed{}" has two backslashes after formatting)
 PROMPT = (
@@ -150,6 +153,9 @@ def decide(records: Sequence[dict], settings: Settings, cache: Cache, backend: A
             keyed.append((record, None))
             continue
         send = settings.verify == "all" or not record["correct"]
+        if send and len(record.get("response") or "") > MAX_RESPONSE:
+            keyed.append((record, TOO_LONG))
+            continue
         text = prompt(record.get("question") or "", str(record["answer"]), record.get("response") or "")
         key = Cache.key(text, settings) if send else None
         if key is not None and key not in cache.known:
@@ -176,6 +182,8 @@ def _verdict(record: dict, key: str | None, cache: Cache, replies: dict) -> dict
     base = {k: v for k, v in record.items() if k not in ("protocol", "question", "response")} | strict
     if key is None:
         return base  # strict accepted it and only negatives are verified: strict's verdict and rule
+    if key == TOO_LONG:
+        return base | {"rule": TOO_LONG}
     if key in cache.known:
         letter = cache.known[key]["judgment"]
         return base | {"correct": letter == "A", "rule": f"verifier:{JUDGMENTS[letter]}"}

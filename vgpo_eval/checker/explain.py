@@ -81,7 +81,8 @@ def rule_meaning(rule: str, protocol: str) -> str:
                 "incorrect": "the verifier model judged it incorrect", "invalid": "the verifier model judged it "
                 "invalid (incomplete, repetitive or a refusal): wrong", "unparsed": "the verifier's reply was no "
                 "judgment: strict's verdict kept", "error": "the verifier could not answer (down, slow, refused): "
-                "strict's verdict kept, asked again on the next scoring"}.get(how, str(rule))  # fmt: skip
+                "strict's verdict kept, asked again on the next scoring", "too_long": "longer than the verifier reads: "
+                "not sent, strict's verdict kept"}.get(how, str(rule))  # fmt: skip
     if protocol == "verifier":
         return rule_meaning(rule, "strict") + " (strict accepted it: not sent to the verifier)"
     if protocol != "strict":
